@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make check` need on a fresh Debian 12 machine, as root. Idempotent and fast
+# when everything is already there: apt runs only for packages that are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  podman skopeo          # the engine's backend, and image inspection
+  docker-registry        # the local registry tests and the sandbox pull from
+  apache2-utils          # htpasswd, for a registry that demands credentials
+  dbus                   # dbus-daemon and the tools (busctl comes with systemd)
+  polkitd pkexec         # the real authorization daemon the daemon asks
+  util-linux             # unshare, setpriv, mount
+  procps                 # pgrep/pkill, used by tests to prove no podman outlives its call
+  uidmap                 # podman's recommended helpers
+  containernetworking-plugins # silences podman's CNI warnings on hosts that default to CNI
+  libxml2-utils          # xmllint, to validate the bus and polkit XML files
+  curl                   # readiness probes in the sandbox script
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node dependencies, exactly as locked, whenever the lock changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,87 @@
+// SELinux labelling of the store, once, as if it lived at /var/lib/containers/storage. The step is pluggable so
+// the stamp logic is tested on machines without SELinux; the default only acts when a policy is loaded.
+
+import { spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, fsyncSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { createError } from '../errors.js';
+import { findExecutable } from './find-executable.js';
+
+/** Stamp file recording that the store was labelled (upstream name, kept for compatibility). */
+export const LABELED_STAMP = '.bootc_labeled';
+
+/** Where container storage normally lives; its file-context rules are the ones the store should get. */
+export const LABEL_AS_PATH = '/var/lib/containers/storage';
+
+/** Relabels `storeDir`; returns false when there is no policy (then no stamp is written). */
+export type Relabeler = (storeDir: string) => Promise<boolean>;
+
+/** True when an SELinux policy is loaded on this host. */
+export function isSelinuxEnabled(): boolean {
+  return existsSync('/sys/fs/selinux/enforce') && existsSync('/sys/fs/selinux/policy');
+}
+
+/**
+ * Default relabeler: in a private mount namespace, bind the store over /var/lib/containers/storage and run
+ * `restorecon -R` there, so every file gets the context its path would have under the canonical location.
+ */
+export const relabelWithRestorecon: Relabeler = async (storeDir) => {
+  if (!isSelinuxEnabled()) return false;
+  const restorecon = findExecutable('restorecon');
+  const unshare = findExecutable('unshare');
+  if (!restorecon || !unshare) {
+    throw createError('PodmanMissing', 'SELinux is enabled but restorecon or unshare is missing');
+  }
+  const script = `mount --bind -- . "$0" && exec "$1" -R -F -- "$0"`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      unshare,
+      ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, LABEL_AS_PATH, restorecon],
+      {
+        cwd: storeDir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4096);
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            createError('StorageFailure', `relabelling ${storeDir} failed`, {
+              exitCode: code,
+              stderrTail: stderr,
+            }),
+          ),
+    );
+  });
+  return true;
+};
+
+/** Labels the store once: skipped when the stamp exists; the stamp is written (and synced) only after success. */
+export async function ensureLabeled(
+  storeDir: string,
+  relabel: Relabeler,
+): Promise<'already' | 'labeled' | 'no-policy'> {
+  const stamp = join(storeDir, LABELED_STAMP);
+  if (existsSync(stamp)) return 'already';
+  if (!(await relabel(storeDir))) return 'no-policy';
+  syncPath(storeDir); // labels reach disk before the stamp claims they did
+  closeSync(openSync(stamp, constants.O_WRONLY | constants.O_CREAT, 0o644));
+  syncPath(stamp);
+  syncPath(storeDir);
+  return 'labeled';
+}
+
+/** fsync a file or directory by path. */
+export function syncPath(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,518 @@
+// The storage engine: one bootc-owned containers-storage instance and every operation on it. Each podman call
+// runs in a private mount namespace with the store bind-mounted at /run/bootc/storage, the runroot as fd 3 and
+// the sysroot's credentials as an anonymous fd. Transports and the job queue sit on top of this class.
+
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { createError, isStorageError, type StorageError } from '../errors.js';
+import { createAnonymousFile, readAuthSource } from './auth.js';
+import { findExecutable } from './find-executable.js';
+import { type ImageEntry, parseImageList } from './parse-image-list.js';
+import { type PullProgressEvent, parsePullProgressLine } from './parse-pull-progress.js';
+import {
+  type ImageReference,
+  type ImageTarget,
+  parseImageTarget,
+  parseReference,
+  tryParseStoredName,
+} from './reference.js';
+import { ensureLabeled, type Relabeler, relabelWithRestorecon } from './relabel.js';
+import {
+  assertSuccess,
+  lastLine,
+  RUNROOT_FD,
+  type RunPodmanOptions,
+  type RunPodmanResult,
+  runPodman,
+  STORAGE_ALIAS_DIR,
+  type Toolchain,
+} from './run-podman.js';
+
+/** The store, relative to the sysroot. */
+export const STORE_SUBPATH = 'ostree/bootc/storage';
+/** The runroot, relative to the run directory. */
+export const RUNROOT_SUBPATH = 'bootc/storage';
+/** At most this many images per `podman image rm` (keeps argv bounded, as upstream does). */
+export const REMOVE_CHUNK = 100;
+/** Hard cap on how many images one Remove or Prune call may name. */
+export const MAX_LIST_ARGS = 4096;
+
+export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface StoreOptions {
+  /** The sysroot holding `ostree/bootc/storage`. */
+  sysroot: string;
+  /** The run directory: the runroot is `<run>/bootc/storage`; private state goes in `<run>/bootc-storaged`. */
+  run: string;
+  /** Where auth.json is looked for (`run/ostree`, `etc/ostree`, `usr/lib/ostree` below it); default sysroot. */
+  authRoot?: string;
+  /** Base environment for podman (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** podman binary name or path (default `podman` on PATH). */
+  podman?: string;
+  relabel?: Relabeler;
+  logger?: Logger;
+  /** Time limits in ms. */
+  pullTimeoutMs?: number;
+  readTimeoutMs?: number;
+  writeTimeoutMs?: number;
+  killGraceMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface PullOptions extends CallOptions {
+  onProgress?: ((event: PullProgressEvent) => void) | undefined;
+}
+
+export interface PullResult {
+  fetched: boolean;
+  id: string | undefined;
+}
+
+/** Environment variables that would let podman read credentials other than the ones we hand it. */
+const CREDENTIAL_ENV = ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'HOME'];
+/** Environment variables that would change which store podman opens or how. */
+const STORE_ENV = ['STORAGE_OPTS', 'STORAGE_DRIVER'];
+
+/** Resolves the helper programs; a missing one is named before anything on disk changes. */
+export function resolveToolchain(podman = 'podman', pathEnv = process.env.PATH): Toolchain {
+  const found: Partial<Toolchain> = {};
+  for (const [key, name] of [
+    ['podman', podman],
+    ['unshare', 'unshare'],
+    ['setpriv', 'setpriv'],
+    ['sh', '/bin/sh'],
+  ] as const) {
+    const path = findExecutable(name, pathEnv);
+    if (!path) {
+      throw createError('PodmanMissing', `required program "${name}" was not found on PATH`, {
+        program: name,
+      });
+    }
+    found[key] = path;
+  }
+  return found as Toolchain;
+}
+
+export class Store {
+  readonly sysroot: string;
+  readonly storePath: string;
+  readonly runrootPath: string;
+  readonly stateDir: string;
+  private readonly authRoot: string;
+  private readonly tools: Toolchain;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly log: Logger;
+  private readonly opts: StoreOptions;
+  private runrootFd: number | undefined;
+
+  private constructor(opts: StoreOptions, tools: Toolchain, runrootFd: number) {
+    this.opts = opts;
+    this.sysroot = opts.sysroot;
+    this.storePath = join(opts.sysroot, STORE_SUBPATH);
+    this.runrootPath = join(opts.run, RUNROOT_SUBPATH);
+    this.stateDir = join(opts.run, 'bootc-storaged');
+    this.authRoot = opts.authRoot ?? opts.sysroot;
+    this.tools = tools;
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.runrootFd = runrootFd;
+    this.env = buildPodmanEnv(opts.env ?? process.env, join(this.stateDir, 'empty-home'));
+  }
+
+  /** Creates the store if it is missing (via storage.tmp → rename), labels it, then opens it. */
+  static async create(opts: StoreOptions): Promise<Store> {
+    const tools = resolveToolchain(opts.podman, opts.env?.PATH ?? process.env.PATH);
+    const log = opts.logger ?? pino({ level: 'silent' });
+    const storePath = join(opts.sysroot, STORE_SUBPATH);
+    const relabel = opts.relabel ?? relabelWithRestorecon;
+    if (!existsSync(storePath)) {
+      const tmp = `${storePath}.tmp`;
+      await rm(tmp, { recursive: true, force: true }); // a stale one from an interrupted create
+      mkdirSync(tmp, { recursive: true, mode: 0o700 });
+      const bootstrap = Store.prepare(opts, tools);
+      try {
+        // containers-storage has no "init": the first command against an empty root creates it.
+        const result = await bootstrap.runIn(tmp, ['image', 'list', '--quiet'], {
+          timeoutMs: opts.writeTimeoutMs ?? 120_000,
+        });
+        assertSuccess(result, 'initializing the store');
+        await ensureLabeled(tmp, relabel);
+        await rename(tmp, storePath);
+        log.info({ store: storePath }, 'created image store');
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      } finally {
+        bootstrap.close();
+      }
+    } else {
+      await ensureLabeled(storePath, relabel);
+    }
+    return Store.open(opts, tools);
+  }
+
+  /** Opens an existing store; never initializes one. */
+  static open(opts: StoreOptions, tools?: Toolchain): Store {
+    const toolchain = tools ?? resolveToolchain(opts.podman, opts.env?.PATH ?? process.env.PATH);
+    const storePath = join(opts.sysroot, STORE_SUBPATH);
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(storePath);
+    } catch (err) {
+      throw createError(
+        'StorageFailure',
+        `the image store ${storePath} does not exist`,
+        { path: storePath },
+        err,
+      );
+    }
+    if (!st.isDirectory())
+      throw createError('StorageFailure', `${storePath} is not a directory`, { path: storePath });
+    return Store.prepare(opts, toolchain);
+  }
+
+  private static prepare(opts: StoreOptions, tools: Toolchain): Store {
+    // The alias must exist on the host as an (empty) mount point; upstream creates it the same way. Without
+    // the right to create it (an unprivileged test), the bind mount itself fails later with a named error.
+    try {
+      mkdirSync(STORAGE_ALIAS_DIR, { recursive: true });
+    } catch {
+      // reported by the first podman call
+    }
+    const runroot = join(opts.run, RUNROOT_SUBPATH);
+    mkdirSync(runroot, { recursive: true, mode: 0o700 });
+    mkdirSync(join(opts.run, 'bootc-storaged', 'empty-home'), { recursive: true, mode: 0o700 });
+    // Opened before any bind mount, so fd 3 names the real runroot even when it sits under the alias path.
+    const fd = openSync(runroot, constants.O_RDONLY | constants.O_DIRECTORY);
+    return new Store(opts, tools, fd);
+  }
+
+  /** Releases the runroot fd. */
+  close(): void {
+    if (this.runrootFd !== undefined) closeSync(this.runrootFd);
+    this.runrootFd = undefined;
+  }
+
+  /** Environment that makes another tool see this store read-only as an additional image store. */
+  additionalImageStoreEnv(): Record<string, string> {
+    return { STORAGE_OPTS: `additionalimagestore=${this.storePath}` };
+  }
+
+  /** Every image in the store, one entry per image ID. */
+  async list(opts: CallOptions = {}): Promise<ImageEntry[]> {
+    const result = await this.podman(['image', 'list', '--format=json'], {
+      signal: opts.signal,
+      captureStdout: true,
+      timeoutMs: this.opts.readTimeoutMs ?? 120_000,
+    });
+    return parseImageList(assertSuccess(result, 'listing images').stdout);
+  }
+
+  /** True if the reference names an image in the store; podman exit codes other than 0/1 are errors. */
+  async exists(input: string, opts: CallOptions = {}): Promise<boolean> {
+    const ref = parseReference(input);
+    const result = await this.podman(['image', 'exists', '--', ref.canonical], {
+      signal: opts.signal,
+      timeoutMs: this.opts.readTimeoutMs ?? 120_000,
+    });
+    if (result.exitCode === 0) return true;
+    if (result.exitCode === 1) return false;
+    assertSuccess(result, `checking ${ref.canonical}`);
+    return false;
+  }
+
+  /** Pulls per policy: `missing` skips a present image, `always` pulls, `newer` reports whether the image changed. */
+  async pull(input: string, policy: string, opts: PullOptions = {}): Promise<PullResult> {
+    const ref = parseReference(input);
+    const pol = parsePullPolicy(policy);
+    if (pol === 'missing' && (await this.exists(ref.canonical, opts))) {
+      this.log.debug({ image: ref.canonical }, 'image already present');
+      return { fetched: false, id: undefined };
+    }
+    const before = pol === 'newer' ? findImage(await this.list(opts), ref)?.id : undefined;
+    this.log.info({ image: ref.canonical, policy: pol }, 'pulling image');
+    let result: RunPodmanResult;
+    try {
+      result = await this.podman(['image', 'pull', '--', ref.canonical], {
+        signal: opts.signal,
+        captureStdout: true,
+        timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000,
+        onStderrLine: (line) => {
+          const event = parsePullProgressLine(line);
+          if (event) opts.onProgress?.(event);
+        },
+      });
+    } catch (err) {
+      throw isStorageError(err, 'TimedOut') ? asPullFailed(err, ref) : err;
+    }
+    if (result.exitCode !== 0) {
+      throw createError('PullFailed', `pulling ${ref.canonical} failed: ${lastLine(result.stderrTail)}`, {
+        exitCode: result.exitCode,
+        stderrTail: result.stderrTail,
+        image: ref.canonical,
+      });
+    }
+    const id = result.stdout.trim().split('\n').at(-1)?.trim() || undefined;
+    return { fetched: pol === 'newer' ? before !== id : true, id };
+  }
+
+  /** Copies an image from the host's default containers-storage into this store. */
+  async pullFromHost(input: string, opts: CallOptions = {}): Promise<void> {
+    const ref = parseReference(input);
+    // podman must be the first to touch the host store, or it assumes an upgrade and picks CNI (bootc #1101).
+    const info = await this.run(undefined, ['system', 'info'], {
+      signal: opts.signal,
+      timeoutMs: this.opts.readTimeoutMs ?? 120_000,
+    });
+    if (info.exitCode !== 0)
+      this.log.warn({ stderr: lastLine(info.stderrTail) }, 'podman system info failed');
+    const tmpRunroot = await mkdtemp(join(this.stateDir, 'host-runroot-'));
+    const fd = openSync(tmpRunroot, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      const dest = `containers-storage:[overlay@${STORAGE_ALIAS_DIR}+/proc/self/fd/${RUNROOT_FD}]${ref.canonical}`;
+      // No --root: the source is the host's default store; the destination is ours through the alias.
+      const result = await this.run(
+        this.storePath,
+        ['image', 'push', '--remove-signatures', '--', ref.canonical, dest],
+        {
+          signal: opts.signal,
+          timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000,
+          runrootFd: fd,
+        },
+      );
+      if (result.exitCode !== 0 && /image not known|no such image/i.test(result.stderrTail)) {
+        throw createError('NotFound', `${ref.canonical} is not in the host's container storage`, {
+          image: ref.canonical,
+        });
+      }
+      assertSuccess(result, `copying ${ref.canonical} from host storage`);
+    } finally {
+      closeSync(fd);
+      await rm(tmpRunroot, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Removes images named by references or full IDs. A name removes that name (the image goes with its last
+   * name); an ID or a digest reference removes the whole image. All targets are checked before anything is
+   * removed. Returns the IDs of the images deleted.
+   */
+  async remove(inputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
+    if (inputs.length === 0) throw createError('InvalidArgument', 'no images given to remove');
+    if (inputs.length > MAX_LIST_ARGS) {
+      throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} images may be removed in one call`);
+    }
+    const targets = inputs.map(parseImageTarget);
+    const images = await this.list(opts);
+    const namesToRemove = new Map<ImageEntry, Set<string>>();
+    for (const [i, target] of targets.entries()) {
+      const match = resolveTarget(images, target);
+      if (!match)
+        throw createError('NotFound', `no image matches ${JSON.stringify(inputs[i])}`, { input: inputs[i] });
+      const set = namesToRemove.get(match.image) ?? new Set<string>();
+      for (const n of match.names) set.add(n);
+      namesToRemove.set(match.image, set);
+    }
+    const plan = [...namesToRemove].map(([image, names]) => {
+      const whole = image.names.length === 0 || image.names.every((n) => names.has(n));
+      return { image, whole, args: image.names.length === 0 ? [image.id] : [...names] };
+    });
+    await this.removeInChunks(plan, opts);
+    return plan.filter((p) => p.whole).map((p) => p.image.id);
+  }
+
+  /**
+   * Removes every image not referenced by a root: kept when any of its names or repo digests equals a root
+   * after normalization of both sides; dangling images go too. An empty root set is refused.
+   */
+  async pruneExcept(rootInputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
+    if (rootInputs.length === 0) {
+      throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
+    }
+    if (rootInputs.length > MAX_LIST_ARGS)
+      throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} roots`);
+    const rootKeys = new Set<string>();
+    for (const input of rootInputs) for (const k of referenceKeys(parseReference(input))) rootKeys.add(k);
+    const images = await this.list(opts);
+    const garbage = images.filter((img) => !imageKeys(img).some((k) => rootKeys.has(k)));
+    this.log.info({ total: images.length, prune: garbage.length }, 'pruning images');
+    const plan = garbage.map((image) => ({
+      image,
+      whole: true,
+      args: image.names.length === 0 ? [image.id] : [...image.names],
+    }));
+    await this.removeInChunks(plan, opts);
+    return garbage.map((g) => g.id);
+  }
+
+  /** Cheap fingerprint of the store's image records: changes on every image write by anyone (tag, pull, rm). */
+  changeToken(): string {
+    const dir = join(this.storePath, 'overlay-images');
+    try {
+      const st = statSync(join(dir, 'images.json'), { bigint: true });
+      const fd = openSync(join(dir, 'images.lock'), constants.O_RDONLY);
+      try {
+        const buf = Buffer.alloc(64);
+        const n = readSync(fd, buf, 0, 64, 0);
+        return `${st.ino}:${st.mtimeNs}:${st.size}:${buf.subarray(0, n).toString('hex')}`;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return 'empty';
+    }
+  }
+
+  private async removeInChunks(
+    plan: { image: ImageEntry; whole: boolean; args: string[] }[],
+    opts: CallOptions,
+  ): Promise<void> {
+    let firstError: StorageError | undefined;
+    for (let i = 0; i < plan.length; i += REMOVE_CHUNK) {
+      const chunk = plan.slice(i, i + REMOVE_CHUNK);
+      const result = await this.podman(['image', 'rm', '--', ...chunk.flatMap((p) => p.args)], {
+        signal: opts.signal,
+        timeoutMs: this.opts.writeTimeoutMs ?? 10 * 60_000,
+      });
+      try {
+        assertSuccess(result, 'removing images');
+      } catch (err) {
+        firstError ??= err as StorageError;
+      }
+    }
+    if (firstError) {
+      // Say exactly what is gone and what is left, from the store itself.
+      const left = new Set((await this.list(opts)).map((img) => img.id));
+      firstError.details.removed = plan
+        .filter((p) => p.whole && !left.has(p.image.id))
+        .map((p) => p.image.id);
+      throw firstError;
+    }
+  }
+
+  /** Runs podman against this store: `--root /run/bootc/storage --runroot /proc/self/fd/3 ARGS`. */
+  private podman(args: readonly string[], opts: Partial<RunPodmanOptions>): Promise<RunPodmanResult> {
+    return this.runIn(this.storePath, args, opts);
+  }
+
+  private runIn(storeDir: string, args: readonly string[], opts: Partial<RunPodmanOptions>) {
+    return this.run(
+      storeDir,
+      ['--root', STORAGE_ALIAS_DIR, '--runroot', `/proc/self/fd/${RUNROOT_FD}`, ...args],
+      {
+        ...opts,
+        runrootFd: opts.runrootFd ?? this.runrootFd,
+      },
+    );
+  }
+
+  /** Runs podman with a fresh anonymous auth fd; bindSource undefined runs outside any namespace. */
+  private async run(
+    bindSource: string | undefined,
+    args: readonly string[],
+    opts: Partial<RunPodmanOptions>,
+  ): Promise<RunPodmanResult> {
+    if (this.runrootFd === undefined) throw createError('StorageFailure', 'the store is closed');
+    const auth = readAuthSource(this.authRoot);
+    this.log.debug({ authFile: auth.path ?? null, args }, 'running podman');
+    const authFd = createAnonymousFile(this.stateDir, auth.content);
+    try {
+      return await runPodman({
+        ...opts,
+        tools: this.tools,
+        args,
+        bindSource,
+        authFd,
+        env: this.env,
+        killGraceMs: this.opts.killGraceMs ?? opts.killGraceMs,
+      });
+    } finally {
+      closeSync(authFd);
+    }
+  }
+}
+
+/** podman's environment: the daemon's own, minus anything that could pick other credentials or another store. */
+export function buildPodmanEnv(base: NodeJS.ProcessEnv, emptyHome: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV]) delete env[key];
+  // podman 4.3 reads ~/.docker/config.json and ~/.config/containers/auth.json even with REGISTRY_AUTH_FILE
+  // set (measured): point every such lookup at an empty directory only we can write.
+  env.HOME = emptyHome;
+  env.DOCKER_CONFIG = emptyHome;
+  env.XDG_CONFIG_HOME = emptyHome;
+  env.REGISTRY_AUTH_FILE = '/proc/self/fd/4';
+  return env;
+}
+
+/** Validates a pull policy string. */
+export function parsePullPolicy(policy: string): PullPolicy {
+  if (!(PULL_POLICIES as readonly string[]).includes(policy)) {
+    throw createError(
+      'InvalidArgument',
+      `unknown pull policy ${JSON.stringify(String(policy).slice(0, 40))}`,
+      {
+        expected: PULL_POLICIES,
+      },
+    );
+  }
+  return policy as PullPolicy;
+}
+
+/** The normalized keys under which a reference can match an image: `repo:tag` and/or `repo@digest`. */
+export function referenceKeys(ref: ImageReference): string[] {
+  return [ref.nameKey, ref.digestKey].filter((k): k is string => k !== undefined);
+}
+
+/** The normalized keys of an image: each name and repo digest, re-normalized (raw when not a registry name). */
+export function imageKeys(image: ImageEntry): string[] {
+  const keys: string[] = [];
+  for (const raw of [...image.names, ...image.digests]) {
+    const ref = tryParseStoredName(raw);
+    if (ref) keys.push(...referenceKeys(ref));
+    else keys.push(raw);
+  }
+  return keys;
+}
+
+/** The image a reference names, if any. */
+export function findImage(images: readonly ImageEntry[], ref: ImageReference): ImageEntry | undefined {
+  const keys = referenceKeys(ref);
+  return images.find((img) => imageKeys(img).some((k) => keys.includes(k)));
+}
+
+/** Which image a removal target hits, and which of its names go: one name for a tag, all for an ID or digest. */
+function resolveTarget(
+  images: readonly ImageEntry[],
+  target: ImageTarget,
+): { image: ImageEntry; names: string[] } | undefined {
+  if (target.kind === 'id') {
+    const image = images.find((img) => img.id === target.id);
+    return image && { image, names: image.names };
+  }
+  const ref = target.ref;
+  if (ref.digest === undefined && ref.nameKey !== undefined) {
+    for (const image of images) {
+      const name = image.names.find((n) => tryParseStoredName(n)?.nameKey === ref.nameKey);
+      if (name !== undefined) return { image, names: [name] };
+    }
+    return undefined;
+  }
+  const image = findImage(images, ref);
+  return image && { image, names: image.names };
+}
+
+function asPullFailed(err: StorageError, ref: ImageReference): StorageError {
+  return createError(
+    'PullFailed',
+    `pulling ${ref.canonical} timed out`,
+    { ...err.details, image: ref.canonical },
+    err,
+  );
+}
