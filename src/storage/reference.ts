@@ -82,7 +82,7 @@ function rejectUnsafe(input: string): void {
       throw invalid(
         input,
         'transport',
-        `transports such as "${prefix}:" are not accepted; give a registry reference like quay.io/org/image:tag`,
+        `transports such as ${quote(`${prefix}:`)} are not accepted; give a registry reference like quay.io/org/image:tag`,
       );
     }
   }
@@ -95,12 +95,30 @@ function rejectUnsafe(input: string): void {
   }
 }
 
+const ECHO_LIMIT = 80;
+
+/** At most ECHO_LIMIT chars of `s`, never cut inside a surrogate pair, with "…" when shortened. */
+function shorten(s: string): string {
+  if (s.length <= ECHO_LIMIT) return s;
+  const last = s.charCodeAt(ECHO_LIMIT - 1);
+  return `${s.slice(0, last >= 0xd800 && last <= 0xdbff ? ECHO_LIMIT - 1 : ECHO_LIMIT)}…`;
+}
+
+/** Quotes caller text for a message: shortened, and kept to one printable line (controls, separators, bidi and
+ * zero-width marks become \u escapes). */
+function quote(s: string): string {
+  return JSON.stringify(shorten(s)).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) =>
+    Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(
+      '',
+    ),
+  );
+}
+
 function invalid(input: string, reason: string, message: string) {
   // Echo at most a short prefix of the input: enough to recognise it, never a 10 kB blob in a log line.
-  const shown = input.length > 80 ? `${input.slice(0, 80)}…` : input;
-  return createError('InvalidReference', `invalid image reference ${JSON.stringify(shown)}: ${message}`, {
+  return createError('InvalidReference', `invalid image reference ${quote(input)}: ${message}`, {
     reason,
-    input: shown,
+    input: shorten(input),
   });
 }
 
@@ -116,7 +134,7 @@ export function parseReference(input: string): ImageReference {
       throw invalid(
         input,
         'not-qualified',
-        `"${firstPart}" is not a registry host (it needs a "." or ":" or to be "localhost"); give a fully-qualified reference`,
+        `${quote(firstPart)} is not a registry host (it needs a "." or ":" or to be "localhost"); give a fully-qualified reference`,
       );
     }
     if (input.includes('@') && !/@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(input)) {
@@ -135,19 +153,21 @@ export function parseReference(input: string): ImageReference {
     throw invalid(
       input,
       'not-qualified',
-      `"${domain}" is not a registry host (it needs a "." or ":" or to be "localhost"); give a fully-qualified reference`,
+      `${quote(domain)} is not a registry host (it needs a "." or ":" or to be "localhost"); give a fully-qualified reference`,
     );
-  }
-  if (`${domain}/${groups.path}`.length > MAX_NAME_LENGTH) {
-    throw invalid(input, 'too-long', `the repository name is longer than ${MAX_NAME_LENGTH} characters`);
   }
   // Docker Hub normalization, as containers/image applies it (distribution's splitDockerDomain).
   let path = groups.path;
   if (domain === 'index.docker.io') domain = 'docker.io';
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
+  const repository = `${domain}/${path}`;
+  // Measured after normalization, as distribution's ParseNormalizedNamed does: docker.io/x is docker.io/library/x,
+  // and a canonical name must parse again.
+  if (repository.length > MAX_NAME_LENGTH) {
+    throw invalid(input, 'too-long', `the repository name is longer than ${MAX_NAME_LENGTH} characters`);
+  }
   const digest = groups.digest;
   const tag = groups.tag ?? (digest === undefined ? 'latest' : undefined);
-  const repository = `${domain}/${path}`;
   const nameKey = tag === undefined ? undefined : `${repository}:${tag}`;
   const digestKey = digest === undefined ? undefined : `${repository}@${digest}`;
   const canonical = `${repository}${tag === undefined ? '' : `:${tag}`}${digest === undefined ? '' : `@${digest}`}`;
