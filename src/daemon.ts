@@ -1,12 +1,31 @@
 #!/usr/bin/env node
-// bootc-storaged: wiring only. Parses the command line, opens the store, and (with --self-check) proves the
-// engine works end to end on this host.
+// bootc-storaged: wiring only. Opens the store, builds the core, connects the D-Bus transport and polkit,
+// and owns the process lifecycle (readiness, watchdog, SIGTERM, lost bus, idle exit).
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import dbus from 'dbus-next';
+import { BUS_NAME } from './api/dbus/members.js';
+import { DBusServer } from './api/dbus/server.js';
+import { PolkitAuthority } from './authz/polkit.js';
+import { StorageService } from './core/storage-service.js';
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
+import { killAllPodman } from './storage/run-podman.js';
 import { Store } from './storage/store.js';
+import { notifySystemd, startWatchdog } from './systemd-notify.js';
 import { VERSION } from './version.js';
+
+/** RequestName flag: fail instead of queueing behind another owner. */
+const DBUS_NAME_FLAG_DO_NOT_QUEUE = 4;
+const PRIMARY_OWNER = 1;
+/** Shutdown must finish within this, or the process exits anyway (systemd's stop timeout is longer). */
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+const parseSeconds = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds ≥ 0');
+  return n;
+};
 
 const program = new Command()
   .name('bootc-storaged')
@@ -20,11 +39,108 @@ const program = new Command()
     '--auth-root <dir>',
     'where {run,etc,usr/lib}/ostree/auth.json are looked up (default: the sysroot)',
   )
+  .option(
+    '--idle-timeout <seconds>',
+    'exit after this long with no calls and no jobs (0: never; default 120 under systemd, else 0)',
+    parseSeconds,
+  )
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .parse();
 
-const opts = program.opts<{ sysroot: string; run: string; authRoot?: string; selfCheck?: boolean }>();
+const opts = program.opts<{
+  sysroot: string;
+  run: string;
+  authRoot?: string;
+  idleTimeout?: number;
+  selfCheck?: boolean;
+}>();
 const log = createLogger();
+
+async function selfCheck(store: Store): Promise<number> {
+  const images = await store.list();
+  process.stdout.write(`${JSON.stringify({ store: store.storePath, images }, null, 2)}\n`);
+  return 0;
+}
+
+async function serve(store: Store): Promise<number> {
+  const service = new StorageService(store, { logger: log });
+  await service.cleanStaleState();
+  await service.view.refresh();
+
+  const bus = dbus.systemBus();
+  const authority = new PolkitAuthority(bus);
+  let lastActivity = Date.now();
+  const server = new DBusServer({
+    bus,
+    service,
+    authority,
+    version: VERSION,
+    log,
+    onActivity: () => {
+      lastActivity = Date.now();
+    },
+  });
+  server.start();
+
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => {
+    resolveExit = r;
+  });
+  let stopping = false;
+  const stop = async (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why }, 'stopping');
+    const deadline = setTimeout(() => {
+      log.error('shutdown deadline passed; exiting');
+      process.exit(code || 1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    await notifySystemd('STOPPING=1');
+    await service.shutdown().catch(() => undefined);
+    await killAllPodman().catch(() => undefined);
+    await bus.releaseName(BUS_NAME).catch(() => undefined);
+    bus.disconnect();
+    resolveExit(code);
+  };
+
+  // A lost bus connection is unrecoverable here: exit non-zero so systemd restarts us.
+  const conn = (bus as unknown as { _connection: NodeJS.EventEmitter })._connection;
+  conn.on('end', () => {
+    if (stopping) return;
+    log.error('lost the bus connection');
+    void service.shutdown().finally(() => process.exit(1));
+  });
+  bus.on('error', (err: Error) => log.error({ err: err.message }, 'bus error'));
+  process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
+  process.on('SIGINT', () => void stop(0, 'SIGINT'));
+
+  const reply = await bus.requestName(BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  if (reply !== PRIMARY_OWNER) {
+    log.error({ reply }, `cannot own ${BUS_NAME}: another daemon has it`);
+    bus.disconnect();
+    return 1;
+  }
+  log.info({ name: BUS_NAME, store: store.storePath, version: VERSION }, 'serving');
+  await notifySystemd('READY=1', `STATUS=serving ${store.storePath}`);
+  const stopWatchdog = startWatchdog();
+
+  const idleSeconds = opts.idleTimeout ?? (process.env.INVOCATION_ID ? 120 : 0);
+  if (idleSeconds > 0) {
+    const timer = setInterval(
+      () => {
+        const quiet = service.idle && server.pendingCalls === 0 && authority.pending === 0;
+        if (!quiet) lastActivity = Date.now();
+        else if (Date.now() - lastActivity >= idleSeconds * 1000) void stop(0, 'idle');
+      },
+      Math.min(1000, idleSeconds * 250),
+    );
+    timer.unref();
+  }
+  const code = await exited;
+  stopWatchdog();
+  return code;
+}
 
 async function main(): Promise<number> {
   const store = await Store.create({
@@ -34,9 +150,7 @@ async function main(): Promise<number> {
     logger: log,
   });
   try {
-    const images = await store.list();
-    process.stdout.write(`${JSON.stringify({ store: store.storePath, images }, null, 2)}\n`);
-    return 0;
+    return opts.selfCheck ? await selfCheck(store) : await serve(store);
   } finally {
     store.close();
   }

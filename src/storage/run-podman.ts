@@ -27,6 +27,8 @@ export interface Toolchain {
 
 export interface RunPodmanOptions {
   tools: Toolchain;
+  /** Run this program instead of podman (skopeo), with the same fds, environment and supervision. */
+  program?: string | undefined;
   /** podman's arguments (after the binary name). */
   args: readonly string[];
   /** Store directory to bind at STORAGE_ALIAS_DIR; undefined runs podman in the host namespace. */
@@ -60,8 +62,13 @@ const DEFAULT_KILL_GRACE_MS = 5000;
 const running = new Set<ChildProcess>();
 
 /** Builds the full argv: parent-death signal, private mount namespace, bind mount, then podman. */
-export function buildCommand(tools: Toolchain, args: readonly string[], inNamespace: boolean): string[] {
-  if (!inNamespace) return [tools.setpriv, '--pdeathsig', 'KILL', '--', tools.podman, ...args];
+export function buildCommand(
+  tools: Toolchain,
+  args: readonly string[],
+  inNamespace: boolean,
+  program: string = tools.podman,
+): string[] {
+  if (!inNamespace) return [tools.setpriv, '--pdeathsig', 'KILL', '--', program, ...args];
   return [
     tools.setpriv,
     '--pdeathsig',
@@ -76,14 +83,14 @@ export function buildCommand(tools: Toolchain, args: readonly string[], inNamesp
     '-c',
     NAMESPACE_SCRIPT,
     STORAGE_ALIAS_DIR,
-    tools.podman,
+    program,
     ...args,
   ];
 }
 
 /** Runs podman to completion; rejects with PodmanFailed/Canceled/TimedOut/PodmanMissing/StorageFailure. */
 export function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
-  const argv = buildCommand(opts.tools, opts.args, opts.bindSource !== undefined);
+  const argv = buildCommand(opts.tools, opts.args, opts.bindSource !== undefined, opts.program);
   const [file, ...rest] = argv as [string, ...string[]];
   if (opts.signal?.aborted) return Promise.reject(createError('Canceled', 'canceled before podman started'));
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'];

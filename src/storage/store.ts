@@ -68,11 +68,27 @@ export interface CallOptions {
 
 export interface PullOptions extends CallOptions {
   onProgress?: ((event: PullProgressEvent) => void) | undefined;
+  /** Directory podman stages blobs in (its TMPDIR) for this pull; its size is the bytes fetched so far. */
+  tmpDir?: string | undefined;
+}
+
+/** What the registry says an image weighs: the layers and config of the manifest podman will pull. */
+export interface RemoteSize {
+  bytes: number;
+  layers: number;
 }
 
 export interface PullResult {
   fetched: boolean;
   id: string | undefined;
+}
+
+type RunOpts = Partial<RunPodmanOptions> & { extraEnv?: Record<string, string> | undefined };
+
+interface Manifest {
+  manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[];
+  layers?: { size?: number }[];
+  config?: { size?: number };
 }
 
 /** Environment variables that would let podman read credentials other than the ones we hand it. */
@@ -242,6 +258,7 @@ export class Store {
       result = await this.podman(['image', 'pull', '--', ref.canonical], {
         signal: opts.signal,
         captureStdout: true,
+        extraEnv: opts.tmpDir === undefined ? undefined : { TMPDIR: opts.tmpDir },
         timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000,
         onStderrLine: (line) => {
           const event = parsePullProgressLine(line);
@@ -260,6 +277,42 @@ export class Store {
     }
     const id = result.stdout.trim().split('\n').at(-1)?.trim() || undefined;
     return { fetched: pol === 'newer' ? before !== id : true, id };
+  }
+
+  /**
+   * Asks the registry (through skopeo, with the same credentials and registries.conf) how many bytes and
+   * layers a pull of `input` fetches; undefined when skopeo is absent or the answer is unusable.
+   */
+  async remoteSize(input: string, opts: CallOptions = {}): Promise<RemoteSize | undefined> {
+    const ref = parseReference(input);
+    const skopeo = findExecutable('skopeo', this.env.PATH);
+    if (!skopeo) return undefined;
+    const inspect = async (target: string) => {
+      // skopeo 1.9 ignores CONTAINERS_REGISTRIES_CONF (podman honours it): pass it as the flag.
+      const conf = this.env.CONTAINERS_REGISTRIES_CONF;
+      const global = conf ? ['--registries-conf', conf] : [];
+      const result = await this.run(undefined, [...global, 'inspect', '--raw', '--', `docker://${target}`], {
+        signal: opts.signal,
+        program: skopeo,
+        captureStdout: true,
+        maxStdoutBytes: 4 * 1024 * 1024,
+        timeoutMs: this.opts.readTimeoutMs ?? 120_000,
+      });
+      return result.exitCode === 0 ? (JSON.parse(result.stdout) as Manifest) : undefined;
+    };
+    let manifest = await inspect(ref.canonical);
+    if (manifest?.manifests) {
+      const arch = (
+        { x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>
+      )[process.arch];
+      const entry = manifest.manifests.find(
+        (m) => m.platform?.os === 'linux' && m.platform?.architecture === arch,
+      );
+      manifest = entry ? await inspect(`${ref.repository}@${entry.digest}`) : undefined;
+    }
+    if (!manifest?.layers) return undefined;
+    const bytes = manifest.layers.reduce((n, l) => n + (l.size ?? 0), manifest.config?.size ?? 0);
+    return { bytes, layers: manifest.layers.length };
   }
 
   /** Copies an image from the host's default containers-storage into this store. */
@@ -397,11 +450,11 @@ export class Store {
   }
 
   /** Runs podman against this store: `--root /run/bootc/storage --runroot /proc/self/fd/3 ARGS`. */
-  private podman(args: readonly string[], opts: Partial<RunPodmanOptions>): Promise<RunPodmanResult> {
+  private podman(args: readonly string[], opts: RunOpts): Promise<RunPodmanResult> {
     return this.runIn(this.storePath, args, opts);
   }
 
-  private runIn(storeDir: string, args: readonly string[], opts: Partial<RunPodmanOptions>) {
+  private runIn(storeDir: string, args: readonly string[], opts: RunOpts) {
     return this.run(
       storeDir,
       ['--root', STORAGE_ALIAS_DIR, '--runroot', `/proc/self/fd/${RUNROOT_FD}`, ...args],
@@ -416,7 +469,7 @@ export class Store {
   private async run(
     bindSource: string | undefined,
     args: readonly string[],
-    opts: Partial<RunPodmanOptions>,
+    opts: RunOpts,
   ): Promise<RunPodmanResult> {
     if (this.runrootFd === undefined) throw createError('StorageFailure', 'the store is closed');
     const auth = readAuthSource(this.authRoot);
@@ -429,7 +482,7 @@ export class Store {
         args,
         bindSource,
         authFd,
-        env: this.env,
+        env: opts.extraEnv === undefined ? this.env : { ...this.env, ...opts.extraEnv },
         killGraceMs: this.opts.killGraceMs ?? opts.killGraceMs,
       });
     } finally {

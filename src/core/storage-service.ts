@@ -1,0 +1,231 @@
+// The core every transport calls: validates requests, answers reads from the image view, turns writes into
+// jobs on the one serialized queue, and reports job progress. Transports only parse, authorize, call this
+// and map results; no storage logic lives anywhere else.
+
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { createError } from '../errors.js';
+import type { Job, JobKind, JobWork } from '../jobs/job.js';
+import { JobQueue } from '../jobs/job-queue.js';
+import type { ImageEntry } from '../storage/parse-image-list.js';
+import { parseImageTarget, parseReference } from '../storage/reference.js';
+import { findImage, MAX_LIST_ARGS, type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
+import { measureDirSize } from './dir-size.js';
+import { ImageView } from './image-view.js';
+
+/** How often a running pull's staged bytes are measured. */
+const BYTES_POLL_MS = 250;
+/** How long a finished pull waits for the registry's size answer still in flight. */
+const SIZE_GRACE_MS = 2000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export interface StorageServiceOptions {
+  maxQueued?: number;
+  logger?: Logger;
+}
+
+export class StorageService {
+  readonly queue: JobQueue;
+  readonly view: ImageView;
+  private readonly log: Logger;
+  private readonly tmpBase: string;
+
+  constructor(
+    readonly store: Store,
+    opts: StorageServiceOptions = {},
+  ) {
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.queue = new JobQueue({ maxQueued: opts.maxQueued });
+    this.view = new ImageView(store);
+    // Pull staging lives beside the store, on the same filesystem, and is wiped at start (a crash leftover).
+    this.tmpBase = join(store.storePath, '..', 'storaged-tmp');
+    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+    this.queue.on('job-new', (job) =>
+      this.log.info({ job: job.id, kind: job.kind, target: job.target }, 'job queued'),
+    );
+    this.queue.on('job-removed', (job, result) =>
+      this.log.info({ job: job.id, kind: job.kind, result, error: job.error?.name }, 'job finished'),
+    );
+  }
+
+  /** Removes staging leftovers of a previous run; call once before serving. */
+  async cleanStaleState(): Promise<void> {
+    await rm(this.tmpBase, { recursive: true, force: true });
+    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+  }
+
+  /** Whether the reference names an image in the store (answered from the view). */
+  async exists(image: string): Promise<boolean> {
+    const ref = parseReference(image);
+    return findImage(await this.view.get(), ref) !== undefined;
+  }
+
+  /** Every image in the store (answered from the view). */
+  list(): Promise<ImageEntry[]> {
+    return this.view.get();
+  }
+
+  /** Queues (or joins) a pull; `result` resolves when it ends. */
+  pull(image: string, policy: string, owner: number): Job<PullResult> {
+    const ref = parseReference(image);
+    const pol = parsePullPolicy(policy);
+    return this.submit('pull', ref.canonical, `${ref.canonical} ${pol}`, owner, async (ctx) => {
+      const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
+      let layersStarted = 0;
+      let layersTotal = 0;
+      let bytesTotal = 0;
+      let bytesDone = 0;
+      let settled = false;
+      const update = async () => {
+        const measured = await measureDirSize(tmpDir);
+        if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
+        bytesDone = Math.max(bytesDone, measured);
+        const progress =
+          bytesTotal > 0
+            ? Math.min(0.99, bytesDone / bytesTotal)
+            : layersTotal > 0
+              ? Math.min(0.99, layersStarted / (layersTotal + 1))
+              : -1;
+        ctx.report({ bytesDone, bytesTotal, progress });
+      };
+      const timer = setInterval(() => void update(), BYTES_POLL_MS);
+      // The registry's size answer arrives while podman already pulls; it only sharpens progress.
+      const sizeAbort = new AbortController();
+      const onCancel = () => sizeAbort.abort();
+      ctx.signal.addEventListener('abort', onCancel, { once: true });
+      let sized: Promise<unknown> = Promise.resolve();
+      let sizing = false;
+      // Asked only once podman really pulls (a `missing` pull of a present image never reaches the registry).
+      const startSizing = () => {
+        if (sizing) return;
+        sizing = true;
+        sized = this.store
+          .remoteSize(ref.canonical, { signal: sizeAbort.signal })
+          .then((size) => {
+            if (!size) return;
+            bytesTotal = size.bytes;
+            layersTotal = size.layers;
+            return update();
+          })
+          .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
+      };
+      try {
+        const result = await this.store.pull(ref.canonical, pol, {
+          signal: ctx.signal,
+          tmpDir,
+          onProgress: (e) => {
+            startSizing();
+            if (e.phase === 'copying-blob') layersStarted += 1;
+            void update();
+          },
+        });
+        // A small image can land before the size answer: give it a moment so the final figures are exact.
+        if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
+        settled = true;
+        if (result.fetched && bytesTotal > 0) ctx.report({ bytesDone: bytesTotal, bytesTotal });
+        return result;
+      } finally {
+        settled = true;
+        clearInterval(timer);
+        sizeAbort.abort();
+        ctx.signal.removeEventListener('abort', onCancel);
+        await rm(tmpDir, { recursive: true, force: true });
+        await this.refreshView();
+      }
+    });
+  }
+
+  /** Queues (or joins) a copy from the host's default store. */
+  pullFromHost(image: string, owner: number): Job<void> {
+    const ref = parseReference(image);
+    return this.submit('pull-from-host', ref.canonical, ref.canonical, owner, async (ctx) => {
+      try {
+        await this.store.pullFromHost(ref.canonical, { signal: ctx.signal });
+      } finally {
+        await this.refreshView();
+      }
+    });
+  }
+
+  /** Queues (or joins) a removal; every target is validated now, before anything is queued. */
+  remove(images: readonly string[], owner: number): Job<string[]> {
+    checkListSize(images, 'images');
+    const targets = images.map((i) => {
+      const t = parseImageTarget(i);
+      return t.kind === 'id' ? t.id : t.ref.canonical;
+    });
+    const key = [...new Set(targets)].sort().join(' ');
+    return this.submit('remove', targets.join(' '), key, owner, async (ctx) => {
+      try {
+        return await this.store.remove(targets, { signal: ctx.signal });
+      } finally {
+        await this.refreshView();
+      }
+    });
+  }
+
+  /** Queues (or joins) a prune keeping only images referenced by `roots`. */
+  prune(roots: readonly string[], owner: number): Job<string[]> {
+    if (roots.length === 0)
+      throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
+    checkListSize(roots, 'roots');
+    const canon = roots.map((r) => parseReference(r).canonical);
+    const key = [...new Set(canon)].sort().join(' ');
+    return this.submit('prune', canon.join(' '), key, owner, async (ctx) => {
+      try {
+        return await this.store.pruneExcept(canon, { signal: ctx.signal });
+      } finally {
+        await this.refreshView();
+      }
+    });
+  }
+
+  /** Queued and running jobs, oldest first. */
+  listJobs(): Job[] {
+    return this.queue.list();
+  }
+
+  /** The job with this id, or NotFound. */
+  getJob(id: number): Job {
+    const job = this.queue.get(id);
+    if (!job) throw createError('NotFound', `no job ${id} is queued or running`);
+    return job;
+  }
+
+  /** Cancels a job (authorization is the transport's business, decided before this call). */
+  cancelJob(id: number): void {
+    this.getJob(id).cancel();
+  }
+
+  /** True when no job is queued or running. */
+  get idle(): boolean {
+    return this.queue.idle;
+  }
+
+  /** Cancels everything and waits for the running podman to be gone. */
+  async shutdown(): Promise<void> {
+    await this.queue.cancelAll();
+  }
+
+  /** Queues a job of this service; shared by every write method. */
+  submit<T>(kind: JobKind, target: string, key: string, owner: number, work: JobWork<T>): Job<T> {
+    const { job, joined } = this.queue.submit<T>({ kind, target, key: `${kind}\u0000${key}`, owner, work });
+    if (joined) this.log.info({ job: job.id, kind }, 'joined an identical job');
+    return job;
+  }
+
+  private async refreshView() {
+    await this.view
+      .refresh()
+      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'image view refresh failed'));
+  }
+}
+
+function checkListSize(list: readonly string[], what: string) {
+  if (list.length === 0) throw createError('InvalidArgument', `no ${what} given`);
+  if (list.length > MAX_LIST_ARGS)
+    throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} ${what} per call`);
+}

@@ -1,0 +1,138 @@
+// One unit of storage-mutating work: its identity, its observable state, and the promise every caller that
+// joined it awaits.
+
+import { EventEmitter } from 'node:events';
+import { createError, type StorageError, toStorageError } from '../errors.js';
+
+export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'canceled';
+export type JobResultName = 'done' | 'failed' | 'canceled';
+
+/** The observable state of a job, as transports publish it. */
+export interface JobSnapshot {
+  id: number;
+  kind: JobKind;
+  target: string;
+  state: JobState;
+  /** 0–1, or -1 when unknown. */
+  progress: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** uid of the caller that created the job. */
+  owner: number;
+}
+
+export interface JobContext {
+  signal: AbortSignal;
+  /** Updates progress fields; emits `changed` with the names that changed. */
+  report(update: Partial<Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal'>>): void;
+}
+
+export type JobWork<T> = (ctx: JobContext) => Promise<T>;
+
+/** A queued or running job. Emits `changed` (names of changed fields) and `finished` (result name). */
+export class Job<T = unknown> extends EventEmitter {
+  readonly id: number;
+  readonly kind: JobKind;
+  readonly target: string;
+  readonly owner: number;
+  /** Identity for joining identical requests (kind + normalized target + policy). */
+  readonly key: string;
+  state: JobState = 'queued';
+  progress = -1;
+  bytesDone = 0;
+  bytesTotal = 0;
+  error: StorageError | undefined;
+  readonly result: Promise<T>;
+  private readonly abort = new AbortController();
+  private readonly work: JobWork<T>;
+  private settle!: { resolve: (v: T) => void; reject: (e: unknown) => void };
+
+  constructor(init: {
+    id: number;
+    kind: JobKind;
+    target: string;
+    owner: number;
+    key: string;
+    work: JobWork<T>;
+  }) {
+    super();
+    this.id = init.id;
+    this.kind = init.kind;
+    this.target = init.target;
+    this.owner = init.owner;
+    this.key = init.key;
+    this.work = init.work;
+    this.result = new Promise<T>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // Callers attach to `result` when they want it; an unobserved failure must not crash the daemon.
+    this.result.catch(() => undefined);
+  }
+
+  /** A plain copy of the observable fields. */
+  snapshot(): JobSnapshot {
+    return {
+      id: this.id,
+      kind: this.kind,
+      target: this.target,
+      state: this.state,
+      progress: this.progress,
+      bytesDone: this.bytesDone,
+      bytesTotal: this.bytesTotal,
+      owner: this.owner,
+    };
+  }
+
+  get finished(): boolean {
+    return this.state === 'done' || this.state === 'failed' || this.state === 'canceled';
+  }
+
+  /** Runs the work once; called by the queue. */
+  async run(): Promise<void> {
+    if (this.finished) return;
+    this.set({ state: 'running' });
+    try {
+      const value = await this.work({ signal: this.abort.signal, report: (u) => this.set(u) });
+      if (this.abort.signal.aborted) throw createError('Canceled', `job ${this.id} was canceled`);
+      if (this.progress !== -1 || this.kind === 'pull') this.set({ progress: 1 });
+      this.finish('done');
+      this.settle.resolve(value);
+    } catch (err) {
+      const e = this.abort.signal.aborted
+        ? createError('Canceled', `job ${this.id} was canceled`, {}, err)
+        : toStorageError(err);
+      this.error = e;
+      this.finish(e.name === 'Canceled' ? 'canceled' : 'failed');
+      this.settle.reject(e);
+    }
+  }
+
+  /** Cancels: a queued job ends at once; a running one is signalled and ends when its podman is gone. */
+  cancel(): void {
+    if (this.finished) return;
+    this.abort.abort();
+    if (this.state === 'queued') {
+      const e = createError('Canceled', `job ${this.id} was canceled`);
+      this.error = e;
+      this.finish('canceled');
+      this.settle.reject(e);
+    }
+  }
+
+  private finish(result: JobResultName) {
+    this.set({ state: result });
+    this.emit('finished', result);
+  }
+
+  private set(update: Partial<Pick<JobSnapshot, 'state' | 'progress' | 'bytesDone' | 'bytesTotal'>>) {
+    const changed: string[] = [];
+    for (const [k, v] of Object.entries(update) as [keyof typeof update, never][]) {
+      if (v === undefined || this[k] === v) continue;
+      (this as Record<string, unknown>)[k] = v;
+      changed.push(k);
+    }
+    if (changed.length > 0) this.emit('changed', changed);
+  }
+}

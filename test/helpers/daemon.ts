@@ -1,0 +1,106 @@
+// Runs the real daemon (the esbuild bundle) against a private system bus, and a dbus-next client for tests.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import dbus from 'dbus-next';
+import { REPO } from './system-bus.js';
+import { waitFor } from './wait-for.js';
+
+const { Message } = dbus;
+export const DAEMON_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged.cjs');
+
+export interface DaemonProcess {
+  proc: ChildProcess;
+  /** Everything the daemon printed (pino JSON lines). */
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export async function startDaemon(opts: {
+  busAddress: string;
+  sysroot: string;
+  run: string;
+  env: NodeJS.ProcessEnv;
+  args?: string[];
+  waitForName?: boolean;
+}): Promise<DaemonProcess> {
+  const proc = spawn(
+    process.execPath,
+    [DAEMON_BUNDLE, '--sysroot', opts.sysroot, '--run', opts.run, ...(opts.args ?? [])],
+    {
+      env: { ...opts.env, DBUS_SYSTEM_BUS_ADDRESS: opts.busAddress, BOOTC_STORAGED_LOG_LEVEL: 'debug' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | string>((r) => proc.once('exit', (code, sig) => r(code ?? sig ?? -1)));
+  const daemon: DaemonProcess = {
+    proc,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+  if (opts.waitForName !== false) {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${out}`);
+        return out.includes('"msg":"serving"');
+      },
+      'the daemon to own org.bootc.Storage',
+      60_000,
+      50,
+    );
+  }
+  return daemon;
+}
+
+export interface DBusErrorLike {
+  type: string;
+  text: string;
+}
+
+/** A dbus-next client connection to the private bus. */
+export function connectClient(address: string): dbus.MessageBus {
+  return dbus.sessionBus({ busAddress: address });
+}
+
+/** Calls a method on org.bootc.Storage; rejects with the D-Bus error (`type` is its name). */
+export async function callStorage(
+  bus: dbus.MessageBus,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+  opts: { path?: string; iface?: string; interactive?: boolean } = {},
+): Promise<unknown[]> {
+  const reply = await bus.call(
+    new Message({
+      destination: 'org.bootc.Storage',
+      path: opts.path ?? '/org/bootc/Storage',
+      interface: opts.iface ?? 'org.bootc.Storage',
+      member,
+      signature,
+      body,
+      flags: opts.interactive ? 0x4 : 0,
+    }),
+  );
+  return reply?.body ?? [];
+}
+
+/** The D-Bus error name a promise rejected with. */
+export async function errorName(p: Promise<unknown>): Promise<string> {
+  return p.then(
+    () => 'no error',
+    (e: DBusErrorLike) => e.type ?? String(e),
+  );
+}

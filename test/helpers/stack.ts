@@ -1,0 +1,70 @@
+// One full stack per test file: private system bus + polkitd, registry, sandbox sysroot, the daemon.
+
+import { join } from 'node:path';
+import type dbus from 'dbus-next';
+import { connectClient, type DaemonProcess, startDaemon } from './daemon.js';
+import { createImageBuilder, type ImageBuilder } from './images.js';
+import { type Registry, startRegistry } from './registry.js';
+import { makeSandbox, type Sandbox } from './sandbox.js';
+import { type SlowProxy, startSlowProxy } from './slow-proxy.js';
+import { type SystemBus, startSystemBus } from './system-bus.js';
+import { makeTempDir } from './tmp.js';
+
+export interface Stack {
+  dir: string;
+  bus: SystemBus;
+  registry: Registry;
+  proxy: SlowProxy;
+  sandbox: Sandbox;
+  builder: ImageBuilder;
+  daemon: DaemonProcess;
+  client: dbus.MessageBus;
+  restartDaemon(args?: string[]): Promise<DaemonProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: { daemonArgs?: string[]; proxyRate?: number } = {}): Promise<Stack> {
+  const tmp = makeTempDir('bsd-stack-');
+  const bus = await startSystemBus(join(tmp.path, 'bus'));
+  const registry = await startRegistry({ dir: join(tmp.path, 'registry') });
+  const [host, port] = registry.host.split(':');
+  const proxy = await startSlowProxy(
+    { host: host!, port: Number(port) },
+    opts.proxyRate ?? 1024 * 1024 * 1024,
+  );
+  const sandbox = makeSandbox([registry.host, proxy.host]);
+  const builder = createImageBuilder(tmp.path);
+  const launch = (args = opts.daemonArgs ?? []) =>
+    startDaemon({
+      busAddress: bus.address,
+      sysroot: sandbox.sysroot,
+      run: sandbox.run,
+      env: sandbox.env,
+      args,
+    });
+  const stack: Stack = {
+    dir: tmp.path,
+    bus,
+    registry,
+    proxy,
+    sandbox,
+    builder,
+    daemon: await launch(),
+    client: connectClient(bus.address),
+    restartDaemon: async (args) => {
+      await stack.daemon.stop();
+      stack.daemon = await launch(args);
+      return stack.daemon;
+    },
+    stop: async () => {
+      stack.client.disconnect();
+      await stack.daemon.stop();
+      await proxy.close();
+      await registry.stop();
+      await bus.stop();
+      sandbox.remove();
+      tmp.remove();
+    },
+  };
+  return stack;
+}

@@ -1,0 +1,120 @@
+// A private system-type bus (dbus-daemon) per test file, with the default-deny policy of the real system bus,
+// polkit's bus policy, and the project's own dbus/org.bootc.Storage.conf; plus a real polkitd on it.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { waitFor } from './wait-for.js';
+
+export const REPO = resolve(__dirname, '../..');
+const POLICY_SRC = join(REPO, 'polkit/org.bootc.storage.policy');
+const POLICY_DST = '/usr/share/polkit-1/actions/org.bootc.storage.policy';
+
+export interface SystemBus {
+  address: string;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+/** Installs the project's polkit actions where polkitd reads them (idempotent; root). */
+export function installPolkitPolicy(): void {
+  if (!existsSync(POLICY_DST) || readFileSync(POLICY_DST, 'utf8') !== readFileSync(POLICY_SRC, 'utf8')) {
+    copyFileSync(POLICY_SRC, POLICY_DST);
+  }
+}
+
+function busConfig(socket: string): string {
+  return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=${socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include ignore_missing="yes">/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
+  <include>${join(REPO, 'dbus/org.bootc.Storage.conf')}</include>
+</busconfig>
+`;
+}
+
+/** Starts dbus-daemon and polkitd; the socket is reachable by unprivileged users (deny tests run as nobody). */
+export async function startSystemBus(dir: string): Promise<SystemBus> {
+  mkdirSync(dir, { recursive: true });
+  // polkitd drops to its own user and deny-tests connect as nobody: both must reach the socket.
+  chmodSync(join(dir, '..'), 0o755);
+  chmodSync(dir, 0o755);
+  const socket = join(dir, 'system_bus_socket');
+  const config = join(dir, 'bus.conf');
+  writeFileSync(config, busConfig(socket));
+  const children: ChildProcess[] = [];
+  const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--nopidfile'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(daemon);
+  await waitFor(() => existsSync(socket), 'dbus-daemon socket', 10_000, 20);
+  chmodSync(socket, 0o777);
+  const address = `unix:path=${socket}`;
+  installPolkitPolicy();
+  const polkitd = spawn('/usr/lib/polkit-1/polkitd', ['--no-debug'], {
+    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.push(polkitd);
+  await waitFor(
+    async () => {
+      const out = await capture('busctl', ['--address', address, 'list', '--no-pager', '--no-legend']);
+      return out.includes('org.freedesktop.PolicyKit1');
+    },
+    'polkitd on the private bus',
+    15_000,
+    100,
+  );
+  return {
+    address,
+    socket,
+    stop: async () => {
+      for (const c of children.reverse()) {
+        if (c.exitCode !== null) continue;
+        await new Promise((r) => {
+          c.once('close', r);
+          c.kill('SIGTERM');
+        });
+      }
+    },
+  };
+}
+
+/** Runs a command and returns stdout (also on failure). */
+export function capture(
+  cmd: string,
+  args: string[],
+  opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
+) {
+  return new Promise<string>((res) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], ...opts });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    c.on('error', () => res(out));
+    c.on('close', () => res(out));
+  });
+}
