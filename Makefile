@@ -5,13 +5,17 @@ PREFIX ?= /usr
 DESTDIR ?=
 REPORTS := .cache/reports
 
-.PHONY: deps build run check lint typecheck test-unit test-integration clean
+.PHONY: deps build bundle run check lint typecheck test-unit test-integration test-system bench install uninstall clean
 
 deps:
 	@bash scripts/install-deps.sh
 
 build: deps
 	npx tsc -p tsconfig.build.json
+	node scripts/bundle.mjs dist/bundle
+
+bundle: deps
+	node scripts/bundle.mjs dist/bundle
 
 # The daemon on a sandbox: ./.run/sysroot, a private system bus, polkitd, a local registry with a demo image.
 run: build
@@ -31,6 +35,21 @@ test-integration: deps
 	@mkdir -p $(REPORTS)
 	npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json
 
+# The booted-systemd tier (systemd-nspawn); see test/system/README.md. It says why when it cannot run.
+test-system: deps
+	@mkdir -p $(REPORTS)
+	bash test/system/run.sh $(REPORTS)/system.json
+
+# Benchmarks against raw podman, measured in the same run (never part of check).
+bench: build
+	bash bench/run.sh
+
+install: build
+	bash scripts/install.sh "$(DESTDIR)" "$(PREFIX)"
+
+uninstall:
+	bash scripts/install.sh --uninstall "$(DESTDIR)" "$(PREFIX)"
+
 # Every tier; each one runs even when an earlier one failed, then one closing line sums them up.
 check: deps
 	@rm -rf $(REPORTS); mkdir -p $(REPORTS); status=0; \
@@ -38,7 +57,8 @@ check: deps
 	$(MAKE) --no-print-directory typecheck || status=1; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
 	$(MAKE) --no-print-directory test-integration || status=1; \
-	node scripts/summarize-tests.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json || status=1; \
+	$(MAKE) --no-print-directory test-system || status=1; \
+	node scripts/summarize-tests.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json $(REPORTS)/system.json || status=1; \
 	if [ $$status -ne 0 ]; then echo "make check: FAILED" >&2; fi; exit $$status
 
 clean:

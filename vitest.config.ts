@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: `unit` needs nothing but Node (a fake podman at most); `integration` drives real podman,
-// docker-registry, dbus-daemon and polkitd as root. Each integration file allocates its own ports and
-// temp dirs, so files run in parallel.
+// Three tiers: `unit` needs nothing but Node (a fake podman at most); `integration` drives real podman,
+// docker-registry, dbus-daemon and polkitd as root (each file allocates its own ports and temp dirs, so files
+// run in parallel); `system` boots systemd in nspawn and is run by test/system/run.sh.
 export default defineConfig({
   test: {
     projects: [
@@ -22,6 +22,15 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: true,
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'system',
+          include: ['test/system/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
         },
       },
     ],
