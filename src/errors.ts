@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   Busy: 'The job queue is full; try again later.',
   StorageFailure: 'The store could not be created, opened, read or changed.',
   NoRoots: 'A prune was asked with no roots, which would remove every image; refused.',
+  InvalidBoundImage:
+    'A deployment file naming a garbage-collection root (bound image, origin) cannot be understood.',
   AccessDenied: 'Authorization was refused.',
   InteractiveAuthorizationRequired: 'Authorization needs interaction but the caller did not allow it.',
 } as const;

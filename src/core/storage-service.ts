@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createError } from '../errors.js';
+import { findGcRoots } from '../gc/find-roots.js';
 import type { Job, JobKind, JobWork } from '../jobs/job.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
@@ -181,6 +182,34 @@ export class StorageService {
         await this.refreshView();
       }
     });
+  }
+
+  /**
+   * Collects garbage: roots from every ostree deployment (bound images + host image), then a prune. The roots
+   * are computed inside the job, so they reflect the deployments at the moment the collection runs; a dry
+   * run computes and reports without a job.
+   */
+  async garbageCollect(dryRun: boolean, owner: number): Promise<string[]> {
+    const sysroot = this.store.sysroot;
+    const collect = async (signal: AbortSignal | undefined) => {
+      const roots = findGcRoots(sysroot);
+      this.log.info({ roots: roots.map((r) => r.image), dryRun }, 'garbage-collection roots');
+      const ids = await this.store.pruneExcept(
+        roots.map((r) => r.image),
+        { signal, dryRun },
+      );
+      this.log.info({ removed: ids, dryRun }, dryRun ? 'would remove' : 'removed unreferenced images');
+      return ids;
+    };
+    if (dryRun) return collect(undefined);
+    const job = this.submit('gc', sysroot, 'gc', owner, async (ctx) => {
+      try {
+        return await collect(ctx.signal);
+      } finally {
+        await this.refreshView();
+      }
+    });
+    return job.result;
   }
 
   /** Queued and running jobs, oldest first. */

@@ -384,7 +384,10 @@ export class Store {
    * Removes every image not referenced by a root: kept when any of its names or repo digests equals a root
    * after normalization of both sides; dangling images go too. An empty root set is refused.
    */
-  async pruneExcept(rootInputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
+  async pruneExcept(
+    rootInputs: readonly string[],
+    opts: CallOptions & { dryRun?: boolean } = {},
+  ): Promise<string[]> {
     if (rootInputs.length === 0) {
       throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
     }
@@ -394,7 +397,11 @@ export class Store {
     for (const input of rootInputs) for (const k of referenceKeys(parseReference(input))) rootKeys.add(k);
     const images = await this.list(opts);
     const garbage = images.filter((img) => !imageKeys(img).some((k) => rootKeys.has(k)));
-    this.log.info({ total: images.length, prune: garbage.length }, 'pruning images');
+    this.log.info(
+      { total: images.length, prune: garbage.length, dryRun: opts.dryRun === true },
+      'pruning images',
+    );
+    if (opts.dryRun) return garbage.map((g) => g.id);
     const plan = garbage.map((image) => ({
       image,
       whole: true,

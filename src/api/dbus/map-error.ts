@@ -14,6 +14,7 @@ export const WIRE_ERROR_NAMES: readonly ErrorName[] = [
   'Canceled',
   'StorageFailure',
   'NoRoots',
+  'InvalidBoundImage',
 ];
 
 const FREEDESKTOP: Partial<Record<ErrorName, string>> = {

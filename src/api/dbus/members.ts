@@ -35,6 +35,10 @@ export const STORAGE_METHODS: Readonly<Record<string, MethodDef>> = {
   PullFromHost: { in: [{ name: 'image', type: 's' }], out: [] },
   Remove: { in: [{ name: 'images', type: 'as' }], out: [{ name: 'removed_ids', type: 'as' }] },
   Prune: { in: [{ name: 'roots', type: 'as' }], out: [{ name: 'removed_ids', type: 'as' }] },
+  GarbageCollect: {
+    in: [{ name: 'dry_run', type: 'b' }],
+    out: [{ name: 'removed_or_would_remove', type: 'as' }],
+  },
   ListJobs: { in: [], out: [{ name: 'jobs', type: 'a(ussso)' }] },
   CancelJob: { in: [{ name: 'id', type: 'u' }], out: [] },
 };

@@ -53,6 +53,7 @@ const ARG_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
   Prune: z.tuple([strList]),
   ListJobs: z.tuple([]),
   CancelJob: z.tuple([z.number().int().nonnegative()]),
+  GarbageCollect: z.tuple([z.boolean()]),
   Cancel: z.tuple([]),
 };
 
@@ -194,6 +195,8 @@ export class DBusServer {
         return this.reply(msg, out, [await this.service.remove(args[0] as string[], uid).result]);
       case 'Prune':
         return this.reply(msg, out, [await this.service.prune(args[0] as string[], uid).result]);
+      case 'GarbageCollect':
+        return this.reply(msg, out, [await this.service.garbageCollect(args[0] as boolean, uid)]);
     }
     throw createError('AccessDenied', `${member} is not allowed`);
   }

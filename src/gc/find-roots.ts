@@ -1,0 +1,222 @@
+// Garbage-collection roots, computed the way bootc computes them (boundimage.rs): for every deployment,
+// the images named by the quadlet files linked from usr/lib/bootc/bound-images.d, plus the deployment's own
+// host image from its .origin file. Any file that cannot be understood aborts the whole computation, so a
+// typo can never make a bound image look unreferenced.
+
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { createError, isStorageError } from '../errors.js';
+import { parseReference } from '../storage/reference.js';
+
+export const BOUND_IMAGES_DIR = 'usr/lib/bootc/bound-images.d';
+/** Quadlet files are small; anything larger is refused rather than read. */
+const MAX_QUADLET_BYTES = 256 * 1024;
+const DEPLOYMENT_RE = /^[0-9a-f]{64}\.[0-9]+$/;
+const HOST_IMAGE_PREFIXES = [
+  'ostree-unverified-registry:',
+  'ostree-unverified-image:docker://',
+  'ostree-image-signed:docker://',
+  'ostree-remote-image:', // ostree-remote-image:<remote>:docker://<ref>
+  'ostree-remote-registry:', // ostree-remote-registry:<remote>:<ref>
+  'docker://',
+];
+
+export interface GcRoot {
+  /** Normalized image reference. */
+  image: string;
+  /** The file that named it. */
+  source: string;
+  deployment: string;
+}
+
+function rootsError(file: string, message: string) {
+  return createError('InvalidBoundImage', `${file}: ${message}`, { path: file });
+}
+
+/** Every deployment directory: `<sysroot>/ostree/deploy/<stateroot>/deploy/<checksum>.<serial>`. */
+export function listDeployments(sysroot: string): string[] {
+  const deployRoot = join(sysroot, 'ostree/deploy');
+  const found: string[] = [];
+  for (const stateroot of safeReaddir(deployRoot)) {
+    const dir = join(deployRoot, stateroot, 'deploy');
+    for (const name of safeReaddir(dir)) {
+      if (DEPLOYMENT_RE.test(name) && isDirectory(join(dir, name))) found.push(join(dir, name));
+    }
+  }
+  return found.sort();
+}
+
+/** All roots of all deployments; throws InvalidBoundImage naming the first bad file, NoRoots with no deployments. */
+export function findGcRoots(sysroot: string): GcRoot[] {
+  const deployments = listDeployments(sysroot);
+  if (deployments.length === 0) {
+    throw createError(
+      'NoRoots',
+      `no ostree deployments under ${join(sysroot, 'ostree/deploy')}; refusing to collect`,
+    );
+  }
+  const roots: GcRoot[] = [];
+  for (const deployment of deployments) {
+    roots.push(...readBoundImages(deployment));
+    const host = readHostImage(`${deployment}.origin`);
+    if (host) roots.push({ image: host, source: `${deployment}.origin`, deployment });
+  }
+  return roots;
+}
+
+/** The images a deployment's bound-images.d links name. */
+export function readBoundImages(deployment: string): GcRoot[] {
+  const dir = join(deployment, BOUND_IMAGES_DIR);
+  const roots: GcRoot[] = [];
+  for (const name of safeReaddir(dir).sort()) {
+    const link = join(dir, name);
+    const kind = name.endsWith('.image') ? 'Image' : name.endsWith('.container') ? 'Container' : undefined;
+    if (!kind) continue;
+    if (!lstatSync(link).isSymbolicLink()) throw rootsError(link, 'is not a symbolic link to a quadlet file');
+    const target = resolveInsideRoot(deployment, link);
+    const image = parseQuadletImage(target, kind);
+    roots.push({ image, source: link, deployment });
+  }
+  return roots;
+}
+
+/** Resolves a symlink as if `root` were `/`, refusing anything that leaves it. */
+function resolveInsideRoot(root: string, link: string): string {
+  let current = link;
+  for (let hops = 0; hops < 40; hops++) {
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(current);
+    } catch {
+      throw rootsError(
+        link,
+        `points to ${relativeTo(root, current)}, which does not exist in the deployment`,
+      );
+    }
+    if (!st.isSymbolicLink()) {
+      if (!st.isFile()) throw rootsError(link, 'does not point to a regular file');
+      return current;
+    }
+    const target = readlinkSync(current);
+    const next = isAbsolute(target) ? join(root, target) : resolve(dirname(current), target);
+    const rel = relative(root, next);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw rootsError(link, 'points outside the deployment');
+    current = next;
+  }
+  throw rootsError(link, 'has too many levels of symbolic links');
+}
+
+/** Reads `Image=` from the `[Image]` or `[Container]` section of a quadlet file (systemd unit syntax). */
+export function parseQuadletImage(file: string, section: 'Image' | 'Container'): string {
+  let text: string;
+  try {
+    if (statSync(file).size > MAX_QUADLET_BYTES)
+      throw rootsError(file, `is larger than ${MAX_QUADLET_BYTES} bytes`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (isStorageError(err)) throw err;
+    throw rootsError(file, `cannot be read: ${(err as Error).message}`);
+  }
+  let current = '';
+  let image: string | undefined;
+  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header) {
+      current = header[1]!;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq === -1) throw rootsError(file, `line ${i + 1} is neither a section nor a key=value`);
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (current !== section) continue;
+    if (section === 'Image' && key === 'AuthFile') {
+      throw rootsError(file, 'AuthFile= is not supported for bound images (bootc uses the host auth.json)');
+    }
+    if (key === 'Image') image = expandSpecifiers(file, unquote(value));
+  }
+  if (image === undefined) throw rootsError(file, `has no Image= in its [${section}] section`);
+  try {
+    return parseReference(image).canonical;
+  } catch (err) {
+    throw rootsError(file, `Image=${JSON.stringify(image.slice(0, 100))}: ${(err as Error).message}`);
+  }
+}
+
+/** `%%` is a literal `%`; any other systemd specifier cannot be resolved for a bound image. */
+function expandSpecifiers(file: string, value: string): string {
+  return value.replace(/%(.|$)/g, (_m, c: string) => {
+    if (c === '%') return '%';
+    throw rootsError(file, `Image= uses the specifier %${c}, which bound images do not support`);
+  });
+}
+
+function unquote(v: string): string {
+  return v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))
+    ? v.slice(1, -1)
+    : v;
+}
+
+/** The host image of a deployment, from `container-image-reference=` in its origin file. */
+export function readHostImage(originFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(originFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw rootsError(originFile, `cannot be read: ${(err as Error).message}`);
+  }
+  let section = '';
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header) {
+      section = header[1]!;
+      continue;
+    }
+    if (section !== 'origin' || !line.startsWith('container-image-reference=')) continue;
+    let ref = line.slice('container-image-reference='.length).trim();
+    const prefix = HOST_IMAGE_PREFIXES.find((p) => ref.startsWith(p));
+    if (!prefix)
+      throw rootsError(
+        originFile,
+        `container-image-reference has an unknown transport: ${ref.slice(0, 100)}`,
+      );
+    ref = ref.slice(prefix.length);
+    if (prefix === 'ostree-remote-image:') ref = ref.slice(ref.indexOf(':docker://') + ':docker://'.length);
+    if (prefix === 'ostree-remote-registry:') ref = ref.slice(ref.indexOf(':') + 1);
+    try {
+      return parseReference(ref).canonical;
+    } catch (err) {
+      throw rootsError(originFile, (err as Error).message);
+    }
+  }
+  return undefined; // an ostree-commit deployment (no container image): it has no host image root
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function relativeTo(root: string, p: string): string {
+  try {
+    return `/${relative(realpathSync(root), p)}`;
+  } catch {
+    return p;
+  }
+}

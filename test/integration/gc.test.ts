@@ -1,0 +1,102 @@
+// GarbageCollect through the daemon: roots from fake ostree deployments in the sandbox sysroot, real podman.
+
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callStorage, errorName } from '../helpers/daemon.js';
+import { addDeployment, containerQuadlet, imageQuadlet } from '../helpers/deployments.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(() => s?.stop());
+
+const ids = async () =>
+  ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].map(([id]) => id).sort();
+
+describe('GarbageCollect', () => {
+  it('refuses with NoRoots when there are no deployments, removing nothing', async () => {
+    const ref = `${s.registry.host}/gc/lonely:v1`;
+    await s.builder.buildAndPush(ref);
+    await callStorage(s.client, 'Pull', 'ss', [ref, 'missing']);
+    expect(await errorName(callStorage(s.client, 'GarbageCollect', 'b', [false]))).toBe(
+      'org.bootc.Storage.Error.NoRoots',
+    );
+    expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([true]);
+  });
+
+  it('keeps images of the booted and the rollback deployment, removes the rest; dry run changes nothing', async () => {
+    const h = s.registry.host;
+    const refs = {
+      bootedDb: `${h}/gc/db:2`,
+      rollbackDb: `${h}/gc/db:1`,
+      web: `${h}/gc/web:latest`,
+      hostOs: `${h}/gc/os:42`,
+      stale: `${h}/gc/stale:v1`,
+    };
+    const id: Record<string, string> = {};
+    for (const [k, r] of Object.entries(refs)) {
+      id[k] = await s.builder.buildAndPush(r);
+      await callStorage(s.client, 'Pull', 'ss', [r, 'missing']);
+    }
+    const lonely = (await ids()).filter((x) => !Object.values(id).includes(x));
+    addDeployment(s.sandbox.sysroot, {
+      serial: 0,
+      quadlets: { 'db.image': imageQuadlet(refs.bootedDb), 'web.container': containerQuadlet(`${h}/gc/web`) },
+      origin: `ostree-unverified-registry:${refs.hostOs}`,
+    });
+    const rollback = addDeployment(s.sandbox.sysroot, {
+      serial: 1,
+      quadlets: { 'db.image': imageQuadlet(refs.rollbackDb) },
+    });
+    const before = await ids();
+    const [wouldRemove] = (await callStorage(s.client, 'GarbageCollect', 'b', [true])) as [string[]];
+    expect(wouldRemove.sort()).toEqual([id.stale!, ...lonely].sort());
+    expect(await ids()).toEqual(before);
+
+    // A broken quadlet in any deployment aborts the whole collection, naming the file.
+    const bad = join(rollback.dir, 'usr/share/containers/systemd/db.image');
+    writeFileSync(bad, '[Image]\nImage=quay.io/x/y:%H\n');
+    const err = await callStorage(s.client, 'GarbageCollect', 'b', [false]).then(
+      () => undefined,
+      (e: { type: string; text: string }) => e,
+    );
+    expect(err?.type).toBe('org.bootc.Storage.Error.InvalidBoundImage');
+    expect(err?.text).toContain('db.image');
+    expect(await ids()).toEqual(before);
+    writeFileSync(bad, imageQuadlet(refs.rollbackDb));
+
+    const [removed] = (await callStorage(s.client, 'GarbageCollect', 'b', [false])) as [string[]];
+    expect(removed.sort()).toEqual([id.stale!, ...lonely].sort());
+    expect(await ids()).toEqual([id.bootedDb!, id.rollbackDb!, id.web!, id.hostOs!].sort());
+
+    // Once the rollback deployment is gone, its image is garbage too.
+    rmSync(rollback.dir, { recursive: true });
+    const [second] = (await callStorage(s.client, 'GarbageCollect', 'b', [false])) as [string[]];
+    expect(second).toEqual([id.rollbackDb]);
+  });
+
+  it('is refused to an unprivileged caller', async () => {
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve) =>
+      execFile(
+        'busctl',
+        [
+          '--system',
+          'call',
+          'org.bootc.Storage',
+          '/org/bootc/Storage',
+          'org.bootc.Storage',
+          'GarbageCollect',
+          'b',
+          'false',
+        ],
+        { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address }, uid: 65534, gid: 65534 },
+        (_e, _o, stderr) => resolve(stderr),
+      ),
+    );
+    expect(out).toMatch(/Access denied|not authorized/i);
+  });
+});
