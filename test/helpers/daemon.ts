@@ -81,11 +81,11 @@ export async function callStorage(
   member: string,
   signature = '',
   body: unknown[] = [],
-  opts: { path?: string; iface?: string; interactive?: boolean } = {},
+  opts: { path?: string; iface?: string; interactive?: boolean; destination?: string } = {},
 ): Promise<unknown[]> {
   const reply = await bus.call(
     new Message({
-      destination: 'org.bootc.Storage',
+      destination: opts.destination ?? 'org.bootc.Storage',
       path: opts.path ?? '/org/bootc/Storage',
       interface: opts.iface ?? 'org.bootc.Storage',
       member,

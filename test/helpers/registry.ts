@@ -58,7 +58,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise((r) => {
       c.once('close', r);
       c.kill('SIGTERM');

@@ -92,7 +92,7 @@ export async function startSystemBus(dir: string): Promise<SystemBus> {
     socket,
     stop: async () => {
       for (const c of children.reverse()) {
-        if (c.exitCode !== null) continue;
+        if (c.exitCode !== null || c.signalCode !== null) continue;
         await new Promise((r) => {
           c.once('close', r);
           c.kill('SIGTERM');
