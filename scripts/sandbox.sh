@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# `make run`: bootc-storaged on a sandbox anyone can try without a bootc host. Everything lives in ./.run:
-# a sysroot, a run dir, a local registry with a demo image. Ctrl-C stops it all.
+# `make run`: the daemon on a sandbox anyone can try without a bootc host. Everything lives in ./.run: a
+# sysroot (with one fake ostree deployment binding the demo image), a run dir, a private system bus with the
+# real polkitd, and a local registry holding a demo image. Ctrl-C stops it all.
+#   --smoke   bring it up, run every printed busctl command once, check the answers, tear down (used by tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=$PWD/.run
-mkdir -p "$RUN"/{sysroot,run,registry,build,ctx}
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+REPO=$PWD
+SMOKE=0
+[ "${1:-}" = "--smoke" ] && SMOKE=1
+RUN=${SANDBOX_DIR:-$REPO/.run}
 
-port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-REG=127.0.0.1:$port
-cat > "$RUN/registry/config.yml" <<YML
+pids=()
+cleanup() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+wait_for() { for _ in $(seq 100); do eval "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "sandbox: timed out waiting for: $1" >&2; return 1; }
+
+BUNDLE=${SANDBOX_BUNDLE:-$REPO/dist/bundle}
+[ -f "$BUNDLE/bootc-storaged.cjs" ] || node scripts/bundle.mjs "$BUNDLE"
+mkdir -p "$RUN"/{sysroot,run,registry,build,ctx,bus}
+chmod 755 "$RUN" "$RUN/bus" # polkitd drops to its own user and must reach the bus socket
+
+# 1. A registry on loopback with a demo image.
+REG=127.0.0.1:$(free_port)
+cat >"$RUN/registry/config.yml" <<YML
 version: 0.1
 log: {level: warn}
 storage: {filesystem: {rootdirectory: $RUN/registry/data}}
@@ -19,18 +36,97 @@ http: {addr: $REG}
 YML
 docker-registry serve "$RUN/registry/config.yml" >"$RUN/registry/log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_for "curl -fsS http://$REG/v2/"
 printf '[[registry]]\nlocation = "%s"\ninsecure = true\n' "$REG" >"$RUN/registries.conf"
 export CONTAINERS_REGISTRIES_CONF=$RUN/registries.conf
-
+DEMO=$REG/demo/hello:latest
+OTHER=$REG/demo/other:v1
 echo "bootc storage sandbox demo" >"$RUN/ctx/hello.txt"
 printf 'FROM scratch\nCOPY hello.txt /hello.txt\n' >"$RUN/ctx/Containerfile"
-podman --root "$RUN/build/root" --runroot "$RUN/build/run" build -q -t "$REG/demo/hello:latest" "$RUN/ctx" >/dev/null 2>&1
-podman --root "$RUN/build/root" --runroot "$RUN/build/run" push -q --tls-verify=false "$REG/demo/hello:latest" 2>/dev/null
+b() { podman --root "$RUN/build/root" --runroot "$RUN/build/run" "$@" 2>/dev/null; }
+b build -q -t "$DEMO" "$RUN/ctx" >/dev/null
+b push -q --tls-verify=false "$DEMO"
+echo "another image" >"$RUN/ctx/hello.txt"
+b build -q -t "$OTHER" "$RUN/ctx" >/dev/null
+b push -q --tls-verify=false "$OTHER"
 
-node dist/daemon.js --sysroot "$RUN/sysroot" --run "$RUN/run" --self-check
+# 2. One fake ostree deployment whose bound image is the demo image (GarbageCollect keeps it).
+DEP=$RUN/sysroot/ostree/deploy/default/deploy/$(printf 'a%.0s' $(seq 64)).0
+mkdir -p "$DEP/usr/lib/bootc/bound-images.d" "$DEP/usr/share/containers/systemd"
+printf '[Image]\nImage=%s\n' "$DEMO" >"$DEP/usr/share/containers/systemd/hello.image"
+ln -sfn /usr/share/containers/systemd/hello.image "$DEP/usr/lib/bootc/bound-images.d/hello.image"
+
+# 3. A private system bus with the project's bus policy, and the real polkitd with the project's actions.
+SOCK=$RUN/bus/system_bus_socket
+rm -f "$SOCK"
+sed -e "s|@SOCKET@|$SOCK|" -e "s|@REPO@|$REPO|" scripts/private-bus.conf.in >"$RUN/bus/bus.conf"
+dbus-daemon --config-file="$RUN/bus/bus.conf" --nofork --nopidfile 2>/dev/null &
+pids+=($!)
+wait_for "test -S $SOCK"
+chmod 777 "$SOCK"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SOCK
+# polkitd reads actions only from this directory: the sandbox installs the project's policy there (root).
+install -m 644 polkit/org.bootc.storage.policy /usr/share/polkit-1/actions/org.bootc.storage.policy
+/usr/lib/polkit-1/polkitd --no-debug >/dev/null 2>&1 &
+pids+=($!)
+wait_for "busctl list --no-legend | grep -q org.freedesktop.PolicyKit1"
+
+# 4. The daemon.
+node "$BUNDLE/bootc-storaged.cjs" --sysroot "$RUN/sysroot" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
+pids+=($!)
+wait_for "grep -q '\"msg\":\"serving\"' $RUN/daemon.log"
+
+D="org.bootc.Storage /org/bootc/Storage org.bootc.Storage"
+COMMANDS=(
+  "busctl call $D Exists s $DEMO"
+  "busctl call $D Pull ss $DEMO missing"
+  "busctl call $D Exists s $DEMO"
+  "busctl call $D Pull ss $OTHER always"
+  "busctl --json=pretty call $D List"
+  "busctl call $D ListJobs"
+  "busctl call $D GarbageCollect b true"
+  "busctl call $D GarbageCollect b false"
+  "busctl get-property $D Version StorePath"
+  "runuser -u nobody -- busctl call $D Pull ss $DEMO always"
+  "busctl call $D Pull ss docker-archive:/etc/shadow always"
+)
+
+if [ $SMOKE = 1 ]; then
+  expect() { # expect PATTERN COMMAND…: the command's stdout+stderr must match PATTERN
+    local pat=$1; shift
+    local out; out=$("$@" 2>&1 || true)
+    if ! grep -qE "$pat" <<<"$out"; then echo "sandbox smoke: '$*' printed: $out" >&2; exit 1; fi
+    echo "ok: $*"
+  }
+  expect '^b false' busctl call $D Exists s "$DEMO"
+  expect '^b true' busctl call $D Pull ss "$DEMO" missing
+  expect '^b true' busctl call $D Exists s "$DEMO"
+  expect '^b true' busctl call $D Pull ss "$OTHER" always
+  expect '"data"' busctl --json=pretty call $D List
+  expect '^a\(ussso\) 0' busctl call $D ListJobs
+  expect '^as 1 ' busctl call $D GarbageCollect b true
+  expect '^as 1 ' busctl call $D GarbageCollect b false
+  expect '^b true' busctl call $D Exists s "$DEMO"
+  expect '^s "' busctl get-property $D Version StorePath
+  expect 'Access denied|not authorized' runuser -u nobody -- busctl call $D Pull ss "$DEMO" always
+  expect 'InvalidReference|transports' busctl call $D Pull ss docker-archive:/etc/shadow always
+  echo "sandbox smoke: all commands answered as expected"
+  exit 0
+fi
+
 cat <<TXT
 
-Sandbox ready: store at $RUN/sysroot/ostree/bootc/storage, registry at $REG with $REG/demo/hello:latest.
-The D-Bus daemon is not wired yet; this run proved the storage engine on this host.
+bootc-storaged is serving org.bootc.Storage on a private system bus.
+  store:    $RUN/sysroot/ostree/bootc/storage
+  registry: $REG  (demo images $DEMO, $OTHER)
+  daemon log: $RUN/daemon.log
+
+In another shell:
+  export DBUS_SYSTEM_BUS_ADDRESS=$DBUS_SYSTEM_BUS_ADDRESS
+$(printf '  %s\n' "${COMMANDS[@]}")
+  busctl monitor org.bootc.Storage     # watch JobNew/JobRemoved and job progress
+
+(The nobody call is refused by polkit; the docker-archive: one is refused as an invalid reference.)
+Ctrl-C stops everything.
 TXT
+wait "${pids[-1]}"

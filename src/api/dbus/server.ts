@@ -165,8 +165,10 @@ export class DBusServer {
     const policy = lookupMethodPolicy(member);
     if (!policy || !('action' in policy)) throw createError('AccessDenied', `${member} is not allowed`);
     const details: Record<string, string> = {};
+    // polkit agents show these ($(image) in the policy's messages). Prune's list names images to KEEP.
     if (typeof args[0] === 'string') details.image = args[0];
-    else if (Array.isArray(args[0])) details.image = (args[0] as string[]).slice(0, 8).join(' ');
+    else if (member === 'Remove') details.image = (args[0] as string[]).slice(0, 8).join(' ');
+    else if (member === 'Prune') details.roots = (args[0] as string[]).slice(0, 8).join(' ');
     await this.authorize(sender, policy.action, details, interactive);
     switch (member) {
       case 'Exists':
