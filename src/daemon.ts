@@ -44,6 +44,12 @@ const program = new Command()
     'exit after this long with no calls and no jobs (0: never; default 120 under systemd, else 0)',
     parseSeconds,
   )
+  .option(
+    '--stall-timeout <seconds>',
+    'fail a pull that makes no progress for this long (0: never)',
+    parseSeconds,
+    300,
+  )
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .parse();
 
@@ -63,7 +69,7 @@ async function selfCheck(store: Store): Promise<number> {
 }
 
 async function serve(store: Store): Promise<number> {
-  const service = new StorageService(store, { logger: log });
+  const service = new StorageService(store, { logger: log, stallTimeoutMs: opts.stallTimeout * 1000 });
   await service.cleanStaleState();
   await service.view.refresh();
 

@@ -26,13 +26,19 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 export interface StorageServiceOptions {
   maxQueued?: number;
   logger?: Logger;
+  /** A pull that shows no progress (no staged bytes, no podman progress line) this long fails; 0 = never. */
+  stallTimeoutMs?: number;
 }
+
+/** Default stall limit: a registry that accepts connections but sends nothing must not hold the queue. */
+export const DEFAULT_STALL_TIMEOUT_MS = 300_000;
 
 export class StorageService {
   readonly queue: JobQueue;
   readonly view: ImageView;
   private readonly log: Logger;
   private readonly tmpBase: string;
+  private readonly stallTimeoutMs: number;
 
   constructor(
     readonly store: Store,
@@ -40,6 +46,7 @@ export class StorageService {
   ) {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.queue = new JobQueue({ maxQueued: opts.maxQueued });
+    this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.view = new ImageView(store);
     // Pull staging lives beside the store, on the same filesystem, and is wiped at start (a crash leftover).
     this.tmpBase = join(store.storePath, '..', 'storaged-tmp');
@@ -80,9 +87,11 @@ export class StorageService {
       let bytesTotal = 0;
       let bytesDone = 0;
       let settled = false;
+      let lastProgressAt = Date.now();
       const update = async () => {
         const measured = await measureDirSize(tmpDir);
         if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
+        if (measured > bytesDone) lastProgressAt = Date.now();
         bytesDone = Math.max(bytesDone, measured);
         const progress =
           bytesTotal > 0
@@ -92,7 +101,16 @@ export class StorageService {
               : -1;
         ctx.report({ bytesDone, bytesTotal, progress });
       };
-      const timer = setInterval(() => void update(), BYTES_POLL_MS);
+      // Stall watchdog: cancel podman when nothing moved for stallTimeoutMs, and say so.
+      const stall = new AbortController();
+      let stalled = false;
+      const timer = setInterval(() => {
+        void update();
+        if (this.stallTimeoutMs > 0 && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
+          stalled = true;
+          stall.abort();
+        }
+      }, BYTES_POLL_MS);
       // The registry's size answer arrives while podman already pulls; it only sharpens progress.
       const sizeAbort = new AbortController();
       const onCancel = () => sizeAbort.abort();
@@ -114,15 +132,26 @@ export class StorageService {
           .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
       };
       try {
-        const result = await this.store.pull(ref.canonical, pol, {
-          signal: ctx.signal,
-          tmpDir,
-          onProgress: (e) => {
-            startSizing();
-            if (e.phase === 'copying-blob') layersStarted += 1;
-            void update();
-          },
-        });
+        const result = await this.store
+          .pull(ref.canonical, pol, {
+            signal: AbortSignal.any([ctx.signal, stall.signal]),
+            tmpDir,
+            onProgress: (e) => {
+              lastProgressAt = Date.now();
+              startSizing();
+              if (e.phase === 'copying-blob') layersStarted += 1;
+              void update();
+            },
+          })
+          .catch((err: unknown) => {
+            if (!stalled || ctx.signal.aborted) throw err;
+            throw createError(
+              'PullFailed',
+              `pulling ${ref.canonical} made no progress for ${Math.round(this.stallTimeoutMs / 1000)} s; the registry stopped answering`,
+              { reason: 'stalled', image: ref.canonical },
+              err,
+            );
+          });
         // A small image can land before the size answer: give it a moment so the final figures are exact.
         if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
         settled = true;
