@@ -57,6 +57,7 @@ const opts = program.opts<{
   sysroot: string;
   run: string;
   authRoot?: string;
+  stallTimeout: number;
   idleTimeout?: number;
   selfCheck?: boolean;
 }>();
