@@ -5,7 +5,7 @@ PREFIX ?= /usr
 DESTDIR ?=
 REPORTS := .cache/reports
 
-.PHONY: deps build bundle run check lint typecheck test-unit test-integration test-system bench install uninstall clean
+.PHONY: deps build bundle run check lint typecheck test-unit test-integration test-faults test-system bench install uninstall clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -35,6 +35,10 @@ test-integration: deps
 	@mkdir -p $(REPORTS)
 	npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=$(REPORTS)/integration.json
 
+test-faults: deps
+	@mkdir -p $(REPORTS)
+	npx vitest run --project faults --reporter=default --reporter=json --outputFile.json=$(REPORTS)/faults.json
+
 # The booted-systemd tier (systemd-nspawn); see test/system/README.md. It says why when it cannot run.
 test-system: deps
 	@mkdir -p $(REPORTS)
@@ -57,8 +61,9 @@ check: deps
 	$(MAKE) --no-print-directory typecheck || status=1; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
 	$(MAKE) --no-print-directory test-integration || status=1; \
+	$(MAKE) --no-print-directory test-faults || status=1; \
 	$(MAKE) --no-print-directory test-system || status=1; \
-	node scripts/summarize-tests.mjs $(REPORTS)/unit.json $(REPORTS)/integration.json $(REPORTS)/system.json || status=1; \
+	node scripts/summarize-tests.mjs $(REPORTS)/{unit,integration,faults,system}.json || status=1; \
 	if [ $$status -ne 0 ]; then echo "make check: FAILED" >&2; fi; exit $$status
 
 clean:

@@ -26,6 +26,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Crashes, kill -9, a dying or silent registry, a full disk, fuzzing and floods. Serial: these tests
+          // mount tmpfs and compare the host's mount table, which parallel files would disturb.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'system',
           include: ['test/system/**/*.test.ts'],
           testTimeout: 300_000,

@@ -9,6 +9,11 @@ const { Message, Variant } = dbus;
 
 /** polkit CheckAuthorizationFlags.AllowUserInteraction */
 const ALLOW_USER_INTERACTION = 1;
+/**
+ * Checks in flight at once. The bus caps the replies one connection may await (and polkitd the checks one
+ * caller may have pending): under a flood, unbounded checks fail and would deny legitimate callers.
+ */
+const MAX_CONCURRENT_CHECKS = 16;
 
 export interface AuthorizationRequest {
   /** The caller's unique bus name (the polkit subject). */
@@ -29,11 +34,15 @@ export interface Authority {
 
 export class PolkitAuthority implements Authority {
   pending = 0;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   constructor(private readonly bus: dbus.MessageBus) {}
 
   async authorize(req: AuthorizationRequest): Promise<void> {
     this.pending += 1;
     let reply: dbus.Message | null;
+    if (this.running >= MAX_CONCURRENT_CHECKS) await new Promise<void>((r) => this.waiting.push(r));
+    this.running += 1;
     try {
       reply = await this.bus.call(
         new Message({
@@ -56,6 +65,8 @@ export class PolkitAuthority implements Authority {
       throw createError('AccessDenied', `authorization for ${req.action} could not be checked`, {}, err);
     } finally {
       this.pending -= 1;
+      this.running -= 1;
+      this.waiting.shift()?.();
     }
     const [isAuthorized, isChallenge] = (reply?.body[0] ?? [false, false]) as [boolean, boolean];
     if (isAuthorized) return;

@@ -23,7 +23,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { daemonArgs?: string[]; proxyRate?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  daemonArgs?: string[];
+  proxyRate?: number;
+  /** Merged over the sandbox environment of the daemon (e.g. a PATH with a recording podman). */
+  daemonEnv?: NodeJS.ProcessEnv;
+  /** Runs after the sandbox exists and before the daemon starts (e.g. put the sysroot on a small tmpfs). */
+  beforeDaemon?: (sandbox: Sandbox) => void | Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const tmp = makeTempDir('bsd-stack-');
   const bus = await startSystemBus(join(tmp.path, 'bus'));
   const registry = await startRegistry({ dir: join(tmp.path, 'registry') });
@@ -34,14 +43,10 @@ export async function startStack(opts: { daemonArgs?: string[]; proxyRate?: numb
   );
   const sandbox = makeSandbox([registry.host, proxy.host]);
   const builder = createImageBuilder(tmp.path);
+  await opts.beforeDaemon?.(sandbox);
+  const env = { ...sandbox.env, ...opts.daemonEnv };
   const launch = (args = opts.daemonArgs ?? []) =>
-    startDaemon({
-      busAddress: bus.address,
-      sysroot: sandbox.sysroot,
-      run: sandbox.run,
-      env: sandbox.env,
-      args,
-    });
+    startDaemon({ busAddress: bus.address, sysroot: sandbox.sysroot, run: sandbox.run, env, args });
   const stack: Stack = {
     dir: tmp.path,
     bus,
