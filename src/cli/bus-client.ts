@@ -1,0 +1,187 @@
+// The CLI's side of the wire: connects to the system bus and makes low-level method calls on
+// org.bootc.Storage (with ALLOW_INTERACTIVE_AUTHORIZATION unless told not to), subscribes to its signals,
+// and reads job properties.
+
+import dbus from 'dbus-next';
+import { CliError, toOneLine } from './cli-error.js';
+import { EXIT } from './exit-codes.js';
+
+const { Message } = dbus;
+
+export const BUS_NAME = 'org.bootc.Storage';
+export const STORAGE_PATH = '/org/bootc/Storage';
+export const STORAGE_IFACE = 'org.bootc.Storage';
+export const JOB_IFACE = 'org.bootc.Storage.Job';
+export const JOB_PATH_PREFIX = '/org/bootc/Storage/job/';
+export const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties';
+
+/** D-Bus header flag ALLOW_INTERACTIVE_AUTHORIZATION. */
+const FLAG_ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+export const MESSAGE_TYPE_SIGNAL = 4;
+const CONNECT_TIMEOUT_MS = 25_000;
+
+/** A connection to the system bus with the caller's interaction preference. */
+export interface StorageClient {
+  bus: dbus.MessageBus;
+  /** Whether calls carry ALLOW_INTERACTIVE_AUTHORIZATION. */
+  interactive: boolean;
+  /** Resolves when the connection to the bus is lost (or closed). */
+  closed: Promise<void>;
+  disconnect(): void;
+}
+
+/** Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket). */
+export async function connectStorageClient(opts: { interactive: boolean }): Promise<StorageClient> {
+  const bus = dbus.systemBus();
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: unknown) => {
+      clearTimeout(timer);
+      const detail = err instanceof Error ? err.message : String((err as { text?: string })?.text ?? err);
+      reject(new CliError(`cannot connect to the system bus: ${toOneLine(detail)}`, EXIT.FAILURE));
+    };
+    const timer = setTimeout(() => fail(new Error('timed out')), CONNECT_TIMEOUT_MS);
+    bus.once('connect', () => {
+      clearTimeout(timer);
+      bus.removeListener('error', fail);
+      resolve();
+    });
+    bus.once('error', fail);
+  });
+  // A connection lost later fails the pending call through its own error; keep the emitter from throwing.
+  bus.on('error', () => undefined);
+  // dbus-next's MessageBus says nothing when the connection ends; its stream does.
+  const stream = (bus as unknown as { _connection?: NodeJS.EventEmitter })._connection;
+  const closed = new Promise<void>((resolve) => {
+    stream?.once('end', () => resolve());
+    stream?.once('close', () => resolve());
+  });
+  return { bus, interactive: opts.interactive, closed, disconnect: () => bus.disconnect() };
+}
+
+export interface CallOptions {
+  path?: string;
+  iface?: string;
+  destination?: string;
+}
+
+/** Calls a method and returns the reply body; rejects with dbus-next's DBusError (its `type` is the name). */
+export async function callMethod(
+  client: StorageClient,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+  opts: CallOptions = {},
+): Promise<unknown[]> {
+  const reply = await client.bus.call(
+    new Message({
+      destination: opts.destination ?? BUS_NAME,
+      path: opts.path ?? STORAGE_PATH,
+      interface: opts.iface ?? STORAGE_IFACE,
+      member,
+      signature,
+      body,
+      flags: (client.interactive ? FLAG_ALLOW_INTERACTIVE_AUTHORIZATION : 0) as dbus.MessageFlag,
+    }),
+  );
+  return reply?.body ?? [];
+}
+
+/** Asks the bus daemon to route matching signals to us; resolves once the rule is installed. */
+export async function addMatchRule(client: StorageClient, rule: string): Promise<void> {
+  await callMethod(client, 'AddMatch', 's', [rule], {
+    destination: 'org.freedesktop.DBus',
+    path: '/org/freedesktop/DBus',
+    iface: 'org.freedesktop.DBus',
+  });
+}
+
+/** Subscribes to org.bootc.Storage's own signals and to PropertiesChanged of its job objects. */
+export async function subscribeToJobSignals(client: StorageClient): Promise<void> {
+  await addMatchRule(client, `type='signal',sender='${BUS_NAME}',interface='${STORAGE_IFACE}'`);
+  await addMatchRule(
+    client,
+    `type='signal',sender='${BUS_NAME}',interface='${PROPERTIES_IFACE}',member='PropertiesChanged',path_namespace='${STORAGE_PATH}/job'`,
+  );
+}
+
+/** What a job object says about itself (org.bootc.Storage.Job properties). */
+export interface JobProperties {
+  id: number;
+  kind: string;
+  target: string;
+  state: string;
+  /** 0–1, or -1 while unknown. */
+  progress: number;
+  bytesDone: number;
+  bytesTotal: number;
+  owner: number;
+}
+
+/** Applies a{sv} property values (GetAll or PropertiesChanged) onto a job record. */
+export function applyJobProperties(
+  into: Partial<JobProperties>,
+  values: Record<string, { value: unknown }>,
+): Partial<JobProperties> {
+  const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+  for (const [name, variant] of Object.entries(values)) {
+    const v = variant?.value;
+    switch (name) {
+      case 'Id':
+        into.id = num(v);
+        break;
+      case 'Kind':
+        into.kind = String(v);
+        break;
+      case 'Target':
+        into.target = String(v);
+        break;
+      case 'State':
+        into.state = String(v);
+        break;
+      case 'Progress':
+        into.progress = num(v);
+        break;
+      case 'BytesDone':
+        into.bytesDone = num(v);
+        break;
+      case 'BytesTotal':
+        into.bytesTotal = num(v);
+        break;
+      case 'Owner':
+        into.owner = num(v);
+        break;
+    }
+  }
+  return into;
+}
+
+/** Reads every property of a job object; undefined when the job has already gone. */
+export async function readJobProperties(
+  client: StorageClient,
+  path: string,
+): Promise<JobProperties | undefined> {
+  try {
+    const [values] = (await callMethod(client, 'GetAll', 's', [JOB_IFACE], {
+      path,
+      iface: PROPERTIES_IFACE,
+    })) as [Record<string, { value: unknown }>];
+    const props = applyJobProperties({}, values ?? {});
+    return props.id === undefined ? undefined : (props as JobProperties);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One entry of ListJobs. */
+export interface JobListEntry {
+  id: number;
+  kind: string;
+  target: string;
+  state: string;
+  path: string;
+}
+
+export async function listJobs(client: StorageClient): Promise<JobListEntry[]> {
+  const [jobs] = (await callMethod(client, 'ListJobs')) as [[number, string, string, string, string][]];
+  return (jobs ?? []).map(([id, kind, target, state, path]) => ({ id, kind, target, state, path }));
+}

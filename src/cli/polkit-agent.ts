@@ -1,0 +1,60 @@
+// Starts polkit's text agent for this process, as systemctl does, so that an action that needs a password can
+// ask for it on the terminal. Only when interaction is allowed, stdin and stderr are terminals, the caller
+// is not root (polkit always authorizes root) and pkttyagent is installed.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+const AGENT_READY_TIMEOUT_MS = 5_000;
+
+function findInPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Starts the agent when it can help; resolves once it is registered. Returns a stop function. */
+export async function startPolkitAgent(): Promise<() => void> {
+  const none = () => undefined;
+  if (!process.stdin.isTTY || !process.stderr.isTTY || process.getuid?.() === 0) return none;
+  const agent = findInPath('pkttyagent');
+  if (!agent) return none;
+  let child: ChildProcess;
+  try {
+    child = spawn(agent, ['--notify-fd', '3', '--fallback', '--process', String(process.pid)], {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    });
+  } catch {
+    return none;
+  }
+  child.on('error', () => undefined);
+  const notify = child.stdio[3] as Readable | null;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, AGENT_READY_TIMEOUT_MS);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    // The agent closes the fd once it is registered (or exits if it cannot register).
+    notify?.on('close', done);
+    notify?.on('end', done);
+    notify?.resume();
+    child.once('exit', done);
+    if (!notify) done();
+  });
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', stop);
+  return stop;
+}
