@@ -3,16 +3,14 @@
 // and reads job properties.
 
 import dbus from 'dbus-next';
+import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/members.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 
 const { Message } = dbus;
 
-export const BUS_NAME = 'org.bootc.Storage';
-export const STORAGE_PATH = '/org/bootc/Storage';
-export const STORAGE_IFACE = 'org.bootc.Storage';
-export const JOB_IFACE = 'org.bootc.Storage.Job';
-export const JOB_PATH_PREFIX = '/org/bootc/Storage/job/';
+// The names of the wire contract come from the one table the daemon exports too.
+export { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH };
 export const PROPERTIES_IFACE = 'org.freedesktop.DBus.Properties';
 
 /** D-Bus header flag ALLOW_INTERACTIVE_AUTHORIZATION. */

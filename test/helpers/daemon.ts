@@ -104,3 +104,17 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
     (e: DBusErrorLike) => e.type ?? String(e),
   );
 }
+
+/** Subscribes the client to signals matching `rule` (e.g. everything org.bootc.Storage emits). */
+export async function addMatch(bus: dbus.MessageBus, rule: string): Promise<void> {
+  await bus.call(
+    new Message({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [rule],
+    }),
+  );
+}

@@ -3,9 +3,9 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callStorage, errorName } from '../helpers/daemon.js';
+import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -54,16 +54,7 @@ describe('methods, signals and properties', () => {
         props.push(Object.fromEntries(Object.entries(changed).map(([k, v]) => [k, v.value])));
       }
     });
-    await s.client.call(
-      new dbus.Message({
-        destination: 'org.freedesktop.DBus',
-        path: '/org/freedesktop/DBus',
-        interface: 'org.freedesktop.DBus',
-        member: 'AddMatch',
-        signature: 's',
-        body: ["type='signal',sender='org.bootc.Storage'"],
-      }),
-    );
+    await addMatch(s.client, "type='signal',sender='org.bootc.Storage'");
 
     expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([false]);
     expect(await callStorage(s.client, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);

@@ -3,9 +3,9 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callStorage, errorName } from '../helpers/daemon.js';
+import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
 import { readOurMounts } from '../helpers/mounts.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -66,16 +66,7 @@ describe('joining identical requests', () => {
       if (m.member === 'JobNew') jobIds.add(m.body[0] as number);
     };
     s.client.on('message', onMsg);
-    await s.client.call(
-      new dbus.Message({
-        destination: 'org.freedesktop.DBus',
-        path: '/org/freedesktop/DBus',
-        interface: 'org.freedesktop.DBus',
-        member: 'AddMatch',
-        signature: 's',
-        body: ["type='signal',sender='org.bootc.Storage',member='JobNew'"],
-      }),
-    );
+    await addMatch(s.client, "type='signal',sender='org.bootc.Storage',member='JobNew'");
     s.proxy.setRate(512 * 1024); // ~2 s: every call arrives while the first one still runs
     const c1 = s.registry.countManifestGets('join/img');
     const results = await Promise.all(
