@@ -126,6 +126,20 @@ describe('reads, cancel and the queue', () => {
     s.proxy.setRate(FAST);
   });
 
+  it('keeps a job running when its caller disconnects', async () => {
+    const ref = `${s.proxy.host}/slow/img:v3`;
+    await s.builder.buildAndPush(`${s.registry.host}/slow/img:v3`, { bytes: 1024 * 1024 });
+    s.proxy.setRate(256 * 1024);
+    const caller = busctlAs(0, [...DEST, 'Pull', 'ss', ref, 'always']);
+    const [id] = (await waitForRunning(ref)) as Jobs[number];
+    caller.proc.kill('SIGKILL');
+    await caller.done;
+    expect((await listJobs()).find((j) => j[0] === id)?.[3]).toBe('running');
+    s.proxy.setRate(FAST);
+    await waitFor(async () => (await listJobs()).length === 0, 'the orphaned job to finish');
+    expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([true]);
+  });
+
   it('lets the owner cancel its own job and refuses a foreign cancel', async () => {
     const ref = `${s.proxy.host}/slow/img:v1`;
     s.proxy.setRate(0);
