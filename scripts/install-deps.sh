@@ -16,6 +16,10 @@ PACKAGES=(
   containernetworking-plugins # silences podman's CNI warnings on hosts that default to CNI
   libxml2-utils          # xmllint, to validate the bus and polkit XML files
   curl                   # readiness probes in the sandbox script
+  varlink-go             # varlink-go-certification: the reference peer that certifies the Varlink server and client
+  systemd-container      # systemd-nspawn: the booted-systemd test tier (test/system)
+  debootstrap            # builds that tier's cached Debian rootfs
+  rpm                    # rpmbuild, to check packaging/bootc-storaged.spec (packaging/build-rpm.sh)
 )
 
 missing=()

@@ -2,10 +2,13 @@
 // bootc-storaged: wiring only. Opens the store, builds the core, connects the D-Bus transport and polkit,
 // and owns the process lifecycle (readiness, watchdog, SIGTERM, lost bus, idle exit).
 
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import dbus from 'dbus-next';
 import { BUS_NAME } from './api/dbus/members.js';
 import { DBusServer } from './api/dbus/server.js';
+import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
+import { createVarlinkStorageServer } from './api/varlink/server.js';
 import { PolkitAuthority } from './authz/polkit.js';
 import { StorageService } from './core/storage-service.js';
 import { toStorageError } from './errors.js';
@@ -51,6 +54,10 @@ const program = new Command()
     300,
   )
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
+  .option(
+    '--varlink-socket <path>',
+    'where the Varlink API listens when not socket-activated (default: <run>/bootc/org.bootc.Storage)',
+  )
   .parse();
 
 const opts = program.opts<{
@@ -60,8 +67,11 @@ const opts = program.opts<{
   stallTimeout: number;
   idleTimeout?: number;
   selfCheck?: boolean;
+  varlinkSocket?: string;
 }>();
 const log = createLogger();
+// Varlink: the socket systemd passed (bootc-storaged.socket), taken before any child process is spawned.
+const varlinkFd = takeActivationFd();
 
 async function selfCheck(store: Store): Promise<number> {
   const images = await store.list();
@@ -88,6 +98,14 @@ async function serve(store: Store): Promise<number> {
     },
   });
   server.start();
+  const varlink = createVarlinkStorageServer({
+    service,
+    version: VERSION,
+    log,
+    onActivity: () => {
+      lastActivity = Date.now();
+    },
+  });
 
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => {
@@ -105,6 +123,7 @@ async function serve(store: Store): Promise<number> {
     deadline.unref();
     await notifySystemd('STOPPING=1');
     await service.shutdown().catch(() => undefined);
+    await varlink.close().catch(() => undefined); // after the jobs: waiting Varlink callers get Canceled first
     await killAllPodman().catch(() => undefined);
     await bus.releaseName(BUS_NAME).catch(() => undefined);
     bus.disconnect();
@@ -128,6 +147,20 @@ async function serve(store: Store): Promise<number> {
     bus.disconnect();
     return 1;
   }
+  // Bound only once the bus name is ours: no other daemon can be serving, so a leftover socket file is stale.
+  try {
+    const where = await listenVarlink(
+      varlink.server,
+      opts.varlinkSocket ?? join(opts.run, 'bootc', 'org.bootc.Storage'),
+      varlinkFd,
+    );
+    log.info(where, 'varlink listening');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot listen for Varlink');
+    await bus.releaseName(BUS_NAME).catch(() => undefined);
+    bus.disconnect();
+    return 1;
+  }
   log.info({ name: BUS_NAME, store: store.storePath, version: VERSION }, 'serving');
   await notifySystemd('READY=1', `STATUS=serving ${store.storePath}`);
   const stopWatchdog = startWatchdog();
@@ -136,7 +169,12 @@ async function serve(store: Store): Promise<number> {
   if (idleSeconds > 0) {
     const timer = setInterval(
       () => {
-        const quiet = service.idle && server.pendingCalls === 0 && authority.pending === 0;
+        const quiet =
+          service.idle &&
+          server.pendingCalls === 0 &&
+          authority.pending === 0 &&
+          varlink.pendingCalls === 0 &&
+          varlink.connections === 0;
         if (!quiet) lastActivity = Date.now();
         else if (Date.now() - lastActivity >= idleSeconds * 1000) void stop(0, 'idle');
       },

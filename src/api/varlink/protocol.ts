@@ -1,0 +1,624 @@
+// A Varlink server over a node:net server: NUL-terminated JSON messages on a unix stream socket, the
+// org.varlink.service interface, the standard errors, `more` (streamed replies with `continues`) and `oneway`.
+// It knows nothing about storage; interfaces are plugged in as {name, description, methods}.
+//
+// Limits and how they are enforced (each one documented in varlink/org.bootc.Storage.varlink too):
+//  * One message (a call) may be at most `maxMessageBytes` (1 MiB) long. Bytes beyond that without a NUL get
+//    the error org.varlink.service.InvalidParameter {parameter: "message"} (after the answers to the calls
+//    before it), a warning in the log, and the connection is closed. Nothing more is read from it.
+//  * Parameters are checked against the method's input struct in the interface description before the handler
+//    runs: a missing, unknown or wrongly typed one gets InvalidParameter {parameter: <its name>}.
+//  * A message that is not JSON, or JSON that is not an object, gets the same error and the connection is
+//    closed: the stream can no longer be trusted. A well-formed call object with a bad field (`method` not
+//    "interface.Method", `parameters` not an object, `more` and `oneway` both set, `upgrade`) gets
+//    InvalidParameter naming that field, and the connection stays usable.
+//  * A `oneway` call is never answered, not even with an error (a reply the client does not expect would be
+//    taken as the answer to its next call); its errors are only logged.
+//  * At most `maxConnections` (64) connections at once. One more is accepted, sent the configured over-limit
+//    error (unsolicited, before it asks anything) and closed; it is never read from.
+//  * A message left unfinished (bytes but no NUL) for `partialMessageTimeoutMs` (30 s) is treated like an
+//    oversized one: error, log line, close. An idle connection with nothing pending is never timed out.
+//  * Calls on one connection are handled one at a time, in the order they arrived, so replies come back in
+//    order (pipelining). Use another connection for concurrent calls. Reading pauses while more than
+//    `maxMessageBytes` of complete calls wait, and while the client does not read its replies; no work is
+//    ever proportional to more than one chunk of input at a time, and every connection has its own buffers,
+//    so one bad client cannot stall the others.
+//  * Intermediate (`continues`) replies are dropped, not queued, while the client is behind on reading; the
+//    final reply is always sent.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { checkParameters, parseIdl, type VarlinkIdl } from './idl.js';
+
+export const SERVICE_INTERFACE = 'org.varlink.service';
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 64;
+export const DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+/** Calls handled back to back on one connection before yielding to the event loop. */
+const CALLS_PER_TURN = 32;
+/** How long closing connections get to flush their last replies before they are destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** The standard error names of org.varlink.service. */
+export const VarlinkErrors = {
+  InterfaceNotFound: `${SERVICE_INTERFACE}.InterfaceNotFound`,
+  MethodNotFound: `${SERVICE_INTERFACE}.MethodNotFound`,
+  MethodNotImplemented: `${SERVICE_INTERFACE}.MethodNotImplemented`,
+  InvalidParameter: `${SERVICE_INTERFACE}.InvalidParameter`,
+  PermissionDenied: `${SERVICE_INTERFACE}.PermissionDenied`,
+  ExpectedMore: `${SERVICE_INTERFACE}.ExpectedMore`,
+} as const;
+
+/** The description GetInterfaceDescription returns for org.varlink.service itself. */
+export const SERVICE_DESCRIPTION = `# The Varlink Service Interface is provided by every varlink service. It
+# describes the service and the interfaces it implements.
+interface org.varlink.service
+
+# Get a list of all the interfaces a service provides and information
+# about the implementation.
+method GetInfo() -> (
+  vendor: string,
+  product: string,
+  version: string,
+  url: string,
+  interfaces: []string
+)
+
+# Get the description of an interface that is implemented by this service.
+method GetInterfaceDescription(interface: string) -> (description: string)
+
+# The requested interface was not found.
+error InterfaceNotFound (interface: string)
+
+# The requested method was not found
+error MethodNotFound (method: string)
+
+# The interface defines the requested method, but the service does not
+# implement it.
+error MethodNotImplemented (method: string)
+
+# One of the passed parameters is invalid.
+error InvalidParameter (parameter: string)
+
+# Client is denied access
+error PermissionDenied ()
+
+# Method is expected to be called with 'more' set to true, but wasn't
+error ExpectedMore ()
+`;
+
+export type VarlinkParams = Record<string, unknown>;
+
+/** An error reply: a fully-qualified error name and its parameters. */
+export class VarlinkError extends Error {
+  constructor(
+    readonly error: string,
+    readonly parameters: VarlinkParams = {},
+    message?: string,
+  ) {
+    super(message ?? error);
+    this.name = 'VarlinkError';
+  }
+}
+
+export const invalidParameter = (parameter: string, message?: string) =>
+  new VarlinkError(VarlinkErrors.InvalidParameter, { parameter }, message);
+export const permissionDenied = (message?: string) =>
+  new VarlinkError(VarlinkErrors.PermissionDenied, {}, message);
+
+/** What a method handler knows about the call it answers. */
+export interface VarlinkCall {
+  /** Fully-qualified method name, e.g. org.bootc.Storage.Pull. */
+  readonly method: string;
+  /** The client accepts several replies (`continues`). */
+  readonly more: boolean;
+  /** The client wants no reply at all. */
+  readonly oneway: boolean;
+  /** A number naming the connection in logs. */
+  readonly connection: number;
+  /** Aborted when the connection closes. */
+  readonly signal: AbortSignal;
+  /**
+   * Sends an intermediate reply (`continues: true`) when the client asked for `more`; otherwise does nothing.
+   * Dropped while the client is behind on reading its replies. The handler's return value is the final reply.
+   */
+  notify(parameters: VarlinkParams): void;
+}
+
+export type VarlinkMethod = (
+  parameters: VarlinkParams,
+  call: VarlinkCall,
+) => Promise<VarlinkParams | undefined> | VarlinkParams | undefined;
+
+export interface VarlinkInterface {
+  /** The interface definition (IDL text): its name, methods and parameter types; returned by GetInterfaceDescription. */
+  description: string;
+  /** Implemented methods by short name. Methods declared in the description but absent here answer MethodNotImplemented. */
+  methods: Readonly<Record<string, VarlinkMethod>>;
+  /** Methods that must be called with `more: true` (ExpectedMore otherwise). */
+  requiresMore?: readonly string[];
+}
+
+export interface VarlinkServerOptions {
+  vendor: string;
+  product: string;
+  version: string;
+  url: string;
+  interfaces: readonly VarlinkInterface[];
+  maxMessageBytes?: number;
+  maxConnections?: number;
+  partialMessageTimeoutMs?: number;
+  /** Sent (unsolicited) to a connection over `maxConnections` before it is closed; without it, just closed. */
+  overLimitError?: VarlinkError;
+  /**
+   * Turns anything else a handler throws into an error reply. Without it (or when it throws), the error is
+   * logged and the connection closed, never shown to the client.
+   */
+  mapError?: (err: unknown, method: string) => VarlinkError;
+  log?: Logger;
+  /** Called whenever a call starts or ends, and when a connection opens or closes (idle-exit bookkeeping). */
+  onActivity?: () => void;
+}
+
+interface RegisteredInterface extends VarlinkInterface {
+  idl: VarlinkIdl;
+}
+
+const INTERFACE_NAME = /^[A-Za-z](?:-*[A-Za-z0-9])*(?:\.[A-Za-z0-9](?:-*[A-Za-z0-9])*)+$/;
+const METHOD_NAME = /^[A-Z][A-Za-z0-9]*$/;
+
+export class VarlinkServer {
+  /** The listening server: call `listen()` on it (a path, or `{fd: 3}` under socket activation). */
+  readonly server: Server;
+  private readonly interfaces = new Map<string, RegisteredInterface>();
+  private readonly conns = new Set<Connection>();
+  private readonly log: Logger;
+  readonly maxMessageBytes: number;
+  readonly maxConnections: number;
+  readonly partialMessageTimeoutMs: number;
+  private nextConnection = 1;
+  private calls = 0;
+  private closing = false;
+  private refused = 0;
+  private lastRefusalLog = 0;
+
+  constructor(readonly opts: VarlinkServerOptions) {
+    this.log = opts.log ?? pino({ level: 'silent' });
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.partialMessageTimeoutMs = opts.partialMessageTimeoutMs ?? DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS;
+    const service: VarlinkInterface = {
+      description: SERVICE_DESCRIPTION,
+      methods: { GetInfo: () => this.getInfo(), GetInterfaceDescription: (p) => this.getDescription(p) },
+    };
+    for (const iface of [service, ...opts.interfaces]) {
+      const idl = parseIdl(iface.description);
+      if (this.interfaces.has(idl.name)) throw new Error(`varlink interface ${idl.name} registered twice`);
+      for (const m of [...Object.keys(iface.methods), ...(iface.requiresMore ?? [])]) {
+        if (!idl.methods.has(m)) throw new Error(`${idl.name}.${m} is implemented but not declared`);
+      }
+      this.interfaces.set(idl.name, { ...iface, idl });
+    }
+    // allowHalfOpen: a client may send its calls and shut down its writing side; it still gets its replies.
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) =>
+      this.accept(socket),
+    );
+    this.server.on('error', (err) => this.log.error({ err: err.message }, 'varlink listener error'));
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Calls being handled (the daemon does not idle-exit while there are any). */
+  get pendingCalls(): number {
+    return this.calls;
+  }
+
+  /** Stops accepting, ends every connection (after its current call) and resolves once all are closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.conns) c.shutdown();
+    const timer = setTimeout(() => {
+      for (const c of this.conns) c.destroy();
+    }, CLOSE_GRACE_MS);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.conns.size >= this.maxConnections) {
+      this.refused += 1;
+      if (Date.now() - this.lastRefusalLog >= 10_000) {
+        // At most one line per 10 s, however fast connections are refused.
+        this.lastRefusalLog = Date.now();
+        this.log.warn(
+          { limit: this.maxConnections, refusedSoFar: this.refused },
+          'varlink: too many connections; refusing new ones',
+        );
+      }
+      socket.on('error', () => undefined);
+      socket.resume(); // discard whatever it sends
+      const err = this.opts.overLimitError;
+      if (err) socket.end(encode({ error: err.error, parameters: err.parameters }));
+      else socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      return;
+    }
+    const conn = new Connection(this, socket, this.nextConnection++, this.log);
+    this.conns.add(conn);
+    this.activity();
+    socket.once('close', () => {
+      this.conns.delete(conn);
+      this.activity();
+    });
+  }
+
+  /** @internal */
+  activity(): void {
+    this.opts.onActivity?.();
+  }
+
+  /** @internal Handles one parsed call object; resolves when its last reply is written. */
+  async dispatch(conn: Connection, msg: Record<string, unknown>): Promise<void> {
+    const { method, parameters, more, oneway, upgrade } = msg;
+    const wantsReply = oneway !== true;
+    const fail = (e: VarlinkError) => {
+      if (wantsReply) conn.send({ error: e.error, parameters: e.parameters });
+      else this.log.info({ method, connection: conn.id, error: e.error }, 'varlink: oneway call failed');
+    };
+    if (typeof method !== 'string') return fail(invalidParameter('method'));
+    for (const [name, v] of [
+      ['more', more],
+      ['oneway', oneway],
+      ['upgrade', upgrade],
+    ] as const) {
+      if (v !== undefined && v !== null && typeof v !== 'boolean') return fail(invalidParameter(name));
+    }
+    if (more === true && oneway === true) return fail(invalidParameter('oneway'));
+    if (upgrade === true) return fail(invalidParameter('upgrade')); // no method here upgrades the connection
+    const dot = method.lastIndexOf('.');
+    const ifaceName = method.slice(0, dot);
+    const member = method.slice(dot + 1);
+    if (dot <= 0 || !INTERFACE_NAME.test(ifaceName) || !METHOD_NAME.test(member))
+      return fail(invalidParameter('method'));
+    if (parameters !== undefined && parameters !== null && !isPlainObject(parameters))
+      return fail(invalidParameter('parameters'));
+    const params = (parameters ?? {}) as VarlinkParams;
+
+    const iface = this.interfaces.get(ifaceName);
+    if (!iface) return fail(new VarlinkError(VarlinkErrors.InterfaceNotFound, { interface: ifaceName }));
+    const decl = iface.idl.methods.get(member);
+    if (!decl) return fail(new VarlinkError(VarlinkErrors.MethodNotFound, { method }));
+    const handler = Object.hasOwn(iface.methods, member) ? iface.methods[member] : undefined;
+    if (!handler) return fail(new VarlinkError(VarlinkErrors.MethodNotImplemented, { method }));
+    if (iface.requiresMore?.includes(member) && more !== true)
+      return fail(new VarlinkError(VarlinkErrors.ExpectedMore));
+    const bad = checkParameters(iface.idl, decl.in, params);
+    if (bad !== undefined) return fail(invalidParameter(bad));
+
+    let finished = false;
+    const call: VarlinkCall = {
+      method,
+      more: more === true,
+      oneway: oneway === true,
+      connection: conn.id,
+      signal: conn.signal,
+      notify: (p) => {
+        if (more !== true || finished) return;
+        conn.send({ parameters: p, continues: true }, true);
+      },
+    };
+    this.calls += 1;
+    this.activity();
+    try {
+      const result = await handler(params, call);
+      finished = true;
+      if (wantsReply) conn.send({ parameters: result ?? {} });
+    } catch (err) {
+      finished = true;
+      let e: VarlinkError | undefined = err instanceof VarlinkError ? err : undefined;
+      if (!e && this.opts.mapError) {
+        try {
+          e = this.opts.mapError(err, method);
+        } catch {
+          e = undefined;
+        }
+      }
+      if (!e) {
+        this.log.error({ method, connection: conn.id, err: String(err) }, 'varlink: handler failed');
+        conn.destroy();
+        return;
+      }
+      fail(e);
+    } finally {
+      this.calls -= 1;
+      this.activity();
+    }
+  }
+
+  private getInfo(): VarlinkParams {
+    const { vendor, product, version, url } = this.opts;
+    return { vendor, product, version, url, interfaces: [...this.interfaces.keys()] };
+  }
+
+  private getDescription(p: VarlinkParams): VarlinkParams {
+    const name = p.interface as string; // checked against the IDL: a string
+    const iface = this.interfaces.get(name);
+    if (!iface) throw new VarlinkError(VarlinkErrors.InterfaceNotFound, { interface: name });
+    return { description: iface.description };
+  }
+}
+
+/** One client connection: its own input buffer, call queue and reply ordering. */
+class Connection {
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private running = false;
+  private readEnded = false;
+  /** Set once the stream cannot be trusted: reply this after the queued calls, then close. */
+  private fatal: VarlinkError | undefined;
+  private stopped = false;
+  private closed = false;
+  private paused = false;
+  private partialTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private droppedNotifications = 0;
+
+  constructor(
+    private readonly server: VarlinkServer,
+    private readonly socket: Socket,
+    readonly id: number,
+    private readonly log: Logger,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) =>
+      this.log.debug({ connection: id, err: err.message }, 'varlink: socket error'),
+    );
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.maybeResume());
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Writes one message. `droppable` messages are skipped while the client is behind on reading. */
+  send(msg: Record<string, unknown>, droppable = false): void {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
+    if (droppable && this.socket.writableLength > this.server.maxMessageBytes) {
+      this.droppedNotifications += 1;
+      return;
+    }
+    let data: string;
+    try {
+      data = encode(msg);
+    } catch (err) {
+      this.log.error({ connection: this.id, err: String(err) }, 'varlink: reply cannot be encoded');
+      this.destroy();
+      return;
+    }
+    this.socket.write(data);
+  }
+
+  /** Stops reading, drops queued calls and closes once the current call (if any) has answered. */
+  shutdown(): void {
+    this.stopReading();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    if (!this.running) this.end();
+  }
+
+  destroy(): void {
+    this.stopReading();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    const max = this.server.maxMessageBytes;
+    let start = 0;
+    for (;;) {
+      const nul = chunk.indexOf(0, start);
+      if (nul === -1) break;
+      const piece = chunk.subarray(start, nul);
+      if (this.partialBytes + piece.length > max) {
+        this.tooLong();
+        return;
+      }
+      const msg = this.partial.length === 0 ? Buffer.from(piece) : Buffer.concat([...this.partial, piece]);
+      this.partial = [];
+      this.partialBytes = 0;
+      this.queue.push(msg);
+      this.queuedBytes += msg.length;
+      start = nul + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      if (this.partialBytes + rest.length > max) {
+        this.tooLong();
+        return;
+      }
+      this.partial.push(Buffer.from(rest)); // a copy: the chunk itself is not kept alive
+      this.partialBytes += rest.length;
+    }
+    this.armPartialTimer();
+    if (this.queuedBytes > max) this.pause();
+    void this.run();
+  }
+
+  private tooLong(): void {
+    this.log.warn(
+      { connection: this.id, limit: this.server.maxMessageBytes },
+      'varlink: message longer than the limit without a NUL terminator; closing the connection',
+    );
+    this.protocolError(
+      invalidParameter('message', `message longer than ${this.server.maxMessageBytes} bytes`),
+    );
+  }
+
+  /** The stream is unusable: read nothing more, answer what came before, then this error, then close. */
+  private protocolError(e: VarlinkError): void {
+    this.fatal ??= e;
+    this.stopReading();
+    void this.run();
+  }
+
+  private onEnd(): void {
+    this.readEnded = true;
+    if (this.partialBytes > 0) {
+      this.log.debug({ connection: this.id }, 'varlink: connection ended inside a message');
+      this.partial = [];
+      this.partialBytes = 0;
+    }
+    this.clearPartialTimer();
+    if (!this.running) void this.run();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.stopReading();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.abort.abort();
+    if (this.droppedNotifications > 0)
+      this.log.debug(
+        { connection: this.id, dropped: this.droppedNotifications },
+        'varlink: progress replies dropped for a slow reader',
+      );
+  }
+
+  /** Handles queued calls one at a time, in order. */
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let handled = 0;
+      while (!this.closed && this.queue.length > 0) {
+        if (this.socket.writableNeedDrain) {
+          // The client is not reading: wait, reading nothing more meanwhile.
+          this.pause();
+          await waitDrainOrClose(this.socket);
+          continue;
+        }
+        const raw = this.queue.shift()!;
+        this.queuedBytes -= raw.length;
+        this.maybeResume();
+        const msg = parse(raw);
+        if (!msg) {
+          this.log.warn(
+            { connection: this.id },
+            'varlink: message is not a JSON object; closing the connection',
+          );
+          this.queue.length = 0;
+          this.queuedBytes = 0;
+          this.fatal ??= invalidParameter('message', 'message is not a JSON object');
+          this.stopReading();
+          break;
+        }
+        await this.server.dispatch(this, msg);
+        if (++handled % CALLS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.closed) return;
+    if (this.fatal) {
+      this.send({ error: this.fatal.error, parameters: this.fatal.parameters });
+      this.end();
+    } else if (this.readEnded || this.stopped) {
+      this.end();
+    }
+  }
+
+  private end(): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.end();
+    // allowHalfOpen: a client that never closes its side is let go after a grace period.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private pause(): void {
+    if (this.paused || this.stopped) return;
+    this.paused = true;
+    this.clearPartialTimer();
+    this.socket.pause();
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.stopped) return;
+    if (this.queuedBytes > this.server.maxMessageBytes / 2 || this.socket.writableNeedDrain) return;
+    this.paused = false;
+    this.socket.resume();
+    this.armPartialTimer();
+  }
+
+  private stopReading(): void {
+    this.stopped = true;
+    this.partial = [];
+    this.partialBytes = 0;
+    this.clearPartialTimer();
+    // Keep the socket flowing so the kernel buffer drains, but ignore the bytes (onData returns at once).
+    if (this.paused) this.socket.resume();
+  }
+
+  private armPartialTimer(): void {
+    this.clearPartialTimer();
+    if (this.partialBytes === 0 || this.stopped || this.paused) return;
+    this.partialTimer = setTimeout(() => {
+      this.log.warn(
+        { connection: this.id },
+        'varlink: message left unfinished too long; closing the connection',
+      );
+      this.protocolError(invalidParameter('message', 'message left unfinished'));
+    }, this.server.partialMessageTimeoutMs);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+  }
+}
+
+function waitDrainOrClose(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+function parse(raw: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(raw.toString('utf8'));
+    return isPlainObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One wire message: JSON and its NUL terminator. */
+export function encode(msg: unknown): string {
+  return `${JSON.stringify(msg)}\0`;
+}
