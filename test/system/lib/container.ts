@@ -1,0 +1,323 @@
+// A booted Debian 12 with systemd as PID 1 (systemd-nspawn), with bootc-storaged installed into it by
+// `make install DESTDIR=… PREFIX=/usr`, driven from the host with nsenter. One per test file.
+//
+// Layout of one boot, under .cache/system-runs/<name>-XXXXXX/:
+//   upper/, work/  the overlay's writable layer over the installed files and the cached rootfs
+//                  (test/system/rootfs.sh), so a boot costs no copy of the 300 MB tree and changes neither
+//   sysroot/       bind-mounted at /sysroot: the store and fake ostree deployments live on the host's real
+//                  file system (podman's overlay driver cannot work on top of overlayfs), and the host side
+//                  can read and write them directly, as on a bootc host where /sysroot is its own mount
+//   containers/    bind-mounted at /var/lib/containers, podman's default store (PullFromHost's source), for
+//                  the same reason
+//   nspawn.log     the container's console and nspawn's messages
+//   owner.pid      the test process; test/system/run.sh removes runs whose owner is gone
+//
+// The overlay is mounted inside a private mount namespace that systemd-nspawn then runs in, so it vanishes
+// with the container even if the test process is killed.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(__dirname, '../../..');
+const RUNS = join(REPO, '.cache/system-runs');
+const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Run as this user (runuser -u USER --) instead of root. */
+  user?: string;
+  /** Written to the command's stdin. */
+  input?: string;
+  timeoutMs?: number;
+}
+
+export interface Container {
+  name: string;
+  runDir: string;
+  /** Host path of the container's /sysroot. */
+  sysroot: string;
+  /** Host pid of the container's systemd (PID 1 inside). */
+  pid: number;
+  /** Runs a command inside (all of the container's namespaces), with a clean environment. */
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Like exec, but throws with stdout/stderr unless the exit code is 0; returns stdout. */
+  run(argv: string[], opts?: ExecOptions): Promise<string>;
+  /** Writes a file inside the container (through its own view of the file system). */
+  writeFile(path: string, content: string): Promise<void>;
+  /** `systemctl show -p NAME… UNIT` as a map. */
+  show(unit: string, ...props: string[]): Promise<Record<string, string>>;
+  /** Journal entries of a unit (journalctl -u UNIT -o json), optionally only this boot's since a cursor. */
+  journal(unit: string, extra?: string[]): Promise<Record<string, string>[]>;
+  stop(): Promise<void>;
+}
+
+function log(msg: string) {
+  process.stderr.write(`[system] ${msg}\n`);
+}
+
+/** The cached rootfs (built once by rootfs.sh); run.sh passes it, a direct vitest run builds/finds it. */
+function rootfsPath(): string {
+  const given = process.env.BOOTC_STORAGED_ROOTFS;
+  if (given) return given;
+  return execFileSync('bash', [join(REPO, 'test/system/rootfs.sh'), join(REPO, '.cache/rootfs')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+/**
+ * What gets installed: test/system/run.sh runs `make install DESTDIR=<dir> PREFIX=/usr` once per run and
+ * passes <dir>, which each boot stacks on the rootfs as another read-only overlay layer. A direct vitest run
+ * bundles and runs scripts/install.sh (what `make install` runs after its build step) into each boot instead.
+ */
+function installRoot(): string | undefined {
+  const given = process.env.BOOTC_STORAGED_INSTALL_ROOT;
+  if (given) return given;
+  execFileSync('node', ['scripts/bundle.mjs', 'dist/bundle'], { cwd: REPO, stdio: 'inherit' });
+  return undefined;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function execIn(pid: number, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const cmd = opts.user ? ['runuser', '-u', opts.user, '--', ...argv] : argv;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('nsenter', ['-t', String(pid), '-a', '--', ...cmd], {
+      env: { PATH: CLEAN_PATH, LANG: 'C.UTF-8', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0', TERM: 'dumb' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${opts.timeoutMs ?? 120_000} ms: ${cmd.join(' ')}`));
+    }, opts.timeoutMs ?? 120_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined); // a command that does not read its stdin
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Boots a fresh container with the project installed; resolves once systemd reports the boot finished. */
+export async function bootContainer(name: string): Promise<Container> {
+  const rootfs = rootfsPath();
+  const installed = installRoot();
+  mkdirSync(RUNS, { recursive: true });
+  const runDir = mkdtempSync(join(RUNS, `${name}-`));
+  writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
+  const [upper, work, merged, sysroot, containers] = ['upper', 'work', 'merged', 'sysroot', 'containers'].map(
+    (d) => join(runDir, d),
+  ) as [string, string, string, string, string];
+  for (const d of [upper, work, merged, containers, join(sysroot, 'ostree/bootc')]) {
+    mkdirSync(d, { recursive: true });
+  }
+  const node = execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim();
+  // Inside a private mount namespace: the overlay (with the installed files on top of the rootfs), then boot.
+  const script = [
+    'set -e',
+    `mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"`,
+    installed ? ':' : `bash scripts/install.sh "$4" /usr >"$6/install.log"`,
+    `exec systemd-nspawn -D "$4" --machine="$7" --boot --register=no --keep-unit --console=passive \
+       --bind-ro="$8:/usr/local/bin/node" --bind="$5:/sysroot" --bind="$9:/var/lib/containers"`,
+  ].join('\n');
+  const logFd = openSync(join(runDir, 'nspawn.log'), 'a');
+  const started = Date.now();
+  let nspawn: ChildProcess;
+  try {
+    nspawn = spawn(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        script,
+        'boot',
+        installed ? `${installed}:${rootfs}` : rootfs,
+        upper,
+        work,
+        merged,
+        sysroot,
+        runDir,
+        name,
+        node,
+        containers,
+      ],
+      { cwd: REPO, stdio: ['ignore', logFd, logFd], detached: true },
+    );
+  } finally {
+    closeSync(logFd);
+  }
+  const nspawnPid = nspawn.pid!;
+  writeFileSync(join(runDir, 'nspawn.pid'), `${nspawnPid}\n`);
+  let exited = false;
+  nspawn.on('exit', () => {
+    exited = true;
+  });
+  const tail = () => readFileSync(join(runDir, 'nspawn.log'), 'utf8').split('\n').slice(-30).join('\n');
+
+  let pid = 0;
+  try {
+    // unshare → sh → (exec) systemd-nspawn → the container's init.
+    const deadline = Date.now() + 60_000;
+    while (pid === 0) {
+      if (exited) throw new Error(`systemd-nspawn exited during boot:\n${tail()}`);
+      if (Date.now() > deadline) throw new Error(`the container did not start systemd in 60 s:\n${tail()}`);
+      for (const k of childrenOf(nspawnPid)) {
+        const comm = readFileSync(`/proc/${k}/comm`, 'utf8').trim();
+        if (comm === 'systemd' || comm === 'init') pid = k;
+      }
+      if (pid === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    // systemd's private socket appears a moment after it starts; until then systemctl cannot connect.
+    let state: ExecResult;
+    for (;;) {
+      state = await execIn(pid, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: 90_000 });
+      if (!/Failed to connect to bus/.test(state.stderr)) break;
+      if (exited) throw new Error(`systemd-nspawn exited during boot:\n${tail()}`);
+      if (Date.now() > deadline) throw new Error(`systemd in the container never answered: ${state.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const s = state.stdout.trim();
+    if (s !== 'running') {
+      const failed = await execIn(pid, ['systemctl', '--failed', '--no-pager', '--no-legend']);
+      throw new Error(
+        `the container booted "${s}" (${state.stderr.trim()}), not "running"; failed units:\n${failed.stdout}${failed.stderr}`,
+      );
+    }
+  } catch (err) {
+    await stopNspawn(nspawn, nspawnPid);
+    const why = `${(err as Error).message}\n--- ${join(runDir, 'nspawn.log')} (last lines) ---\n${tail()}`;
+    execFileSync('rm', ['-rf', '--one-file-system', runDir]);
+    throw new Error(why);
+  }
+  log(`${name}: booted in ${Date.now() - started} ms (nspawn pid ${nspawnPid}, init pid ${pid}, ${runDir})`);
+
+  const c: Container = {
+    name,
+    runDir,
+    sysroot,
+    pid,
+    exec: (argv, opts) => execIn(pid, argv, opts),
+    run: async (argv, opts) => {
+      const r = await execIn(pid, argv, opts);
+      if (r.code !== 0) {
+        throw new Error(`${argv.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      }
+      return r.stdout;
+    },
+    writeFile: async (path, content) => {
+      await c.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'write', path], { input: content });
+    },
+    show: async (unit, ...props) => {
+      const out = await c.run(['systemctl', 'show', unit, ...props.map((p) => `--property=${p}`)]);
+      const map: Record<string, string> = {};
+      for (const line of out.split('\n')) {
+        const i = line.indexOf('=');
+        if (i > 0) map[line.slice(0, i)] = line.slice(i + 1);
+      }
+      return map;
+    },
+    journal: async (unit, extra = []) => {
+      const out = await c.run(['journalctl', '-u', unit, '-o', 'json', '--no-pager', ...extra]);
+      return out
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, string>);
+    },
+    stop: async () => {
+      await stopNspawn(nspawn, nspawnPid);
+      execFileSync('rm', ['-rf', '--one-file-system', runDir]);
+    },
+  };
+  return c;
+}
+
+/** SIGTERM makes nspawn power the container off cleanly (SIGRTMIN+3 to its init); SIGKILL after 30 s. */
+async function stopNspawn(child: ChildProcess, pid: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    log(`nspawn ${pid} did not stop within 30 s; killing it`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }, 30_000);
+  await done;
+  clearTimeout(timer);
+}
+
+/** Calls a method of org.bootc.Storage with busctl inside the container. */
+export function busctlCall(
+  c: Container,
+  method: string,
+  signature = '',
+  args: string[] = [],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  return c.exec(
+    [
+      'busctl',
+      '--system',
+      '--json=short',
+      '--timeout=120',
+      'call',
+      'org.bootc.Storage',
+      '/org/bootc/Storage',
+      'org.bootc.Storage',
+      method,
+      ...(signature ? [signature, ...args] : []),
+    ],
+    opts,
+  );
+}
+
+/** Like busctlCall, but throws on failure and returns the reply's `data` array. */
+export async function call(
+  c: Container,
+  method: string,
+  signature = '',
+  args: string[] = [],
+): Promise<unknown[]> {
+  const r = await busctlCall(c, method, signature, args);
+  if (r.code !== 0) throw new Error(`${method} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return r.stdout.trim() === '' ? [] : (JSON.parse(r.stdout) as { data: unknown[] }).data;
+}
