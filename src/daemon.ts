@@ -53,6 +53,7 @@ const program = new Command()
     parseSeconds,
     300,
   )
+  .option('--no-progress-totals', "don't ask the registry for pull sizes (saves a manifest GET per pull)")
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .option(
     '--varlink-socket <path>',
@@ -65,6 +66,7 @@ const opts = program.opts<{
   run: string;
   authRoot?: string;
   stallTimeout: number;
+  progressTotals: boolean;
   idleTimeout?: number;
   selfCheck?: boolean;
   varlinkSocket?: string;
@@ -80,7 +82,11 @@ async function selfCheck(store: Store): Promise<number> {
 }
 
 async function serve(store: Store): Promise<number> {
-  const service = new StorageService(store, { logger: log, stallTimeoutMs: opts.stallTimeout * 1000 });
+  const service = new StorageService(store, {
+    logger: log,
+    stallTimeoutMs: opts.stallTimeout * 1000,
+    progressTotals: opts.progressTotals,
+  });
   await service.cleanStaleState();
   await service.view.refresh();
 

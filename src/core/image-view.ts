@@ -3,10 +3,13 @@
 // podman stays the source of truth: the view is only ever a copy of what `podman image list` said.
 
 import type { ImageEntry } from '../storage/parse-image-list.js';
-import type { Store } from '../storage/store.js';
+import type { ImageReference } from '../storage/reference.js';
+import { imageKeys, referenceKeys, type Store } from '../storage/store.js';
 
 export class ImageView {
   private images: ImageEntry[] | undefined;
+  /** Normalized name/digest keys → image, built once per refresh so a lookup never scans the store. */
+  private index = new Map<string, ImageEntry>();
   private token: string | undefined;
   private refreshing: Promise<ImageEntry[]> | undefined;
 
@@ -18,13 +21,27 @@ export class ImageView {
     return this.refresh();
   }
 
+  /** The image a reference names, if any (same matching as Store.findImage, from the index). */
+  async find(ref: ImageReference): Promise<ImageEntry | undefined> {
+    await this.get();
+    for (const key of referenceKeys(ref)) {
+      const hit = this.index.get(key);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
   /** Re-reads from podman; concurrent callers share one podman run. */
   refresh(): Promise<ImageEntry[]> {
     this.refreshing ??= (async () => {
       // Token first: a write that lands during the list makes the next get() read again.
       const token = this.store.changeToken();
       const images = await this.store.list();
+      const index = new Map<string, ImageEntry>();
+      for (const image of images)
+        for (const key of imageKeys(image)) if (!index.has(key)) index.set(key, image);
       this.images = images;
+      this.index = index;
       this.token = token;
       return images;
     })().finally(() => {

@@ -286,14 +286,17 @@ export class Store {
   async remoteSize(input: string, opts: CallOptions = {}): Promise<RemoteSize | undefined> {
     const ref = parseReference(input);
     const skopeo = findExecutable('skopeo', this.env.PATH);
-    if (!skopeo) return undefined;
+    const nice = findExecutable('nice', this.env.PATH);
+    if (!skopeo || !nice) return undefined;
     const inspect = async (target: string) => {
       // skopeo 1.9 ignores CONTAINERS_REGISTRIES_CONF (podman honours it): pass it as the flag.
       const conf = this.env.CONTAINERS_REGISTRIES_CONF;
       const global = conf ? ['--registries-conf', conf] : [];
-      const result = await this.run(undefined, [...global, 'inspect', '--raw', '--', `docker://${target}`], {
+      // At the lowest CPU priority: it runs beside podman's decompression and must not slow the pull.
+      const args = ['-n', '19', skopeo, ...global, 'inspect', '--raw', '--', `docker://${target}`];
+      const result = await this.run(undefined, args, {
         signal: opts.signal,
-        program: skopeo,
+        program: nice,
         captureStdout: true,
         maxStdoutBytes: 4 * 1024 * 1024,
         timeoutMs: this.opts.readTimeoutMs ?? 120_000,
