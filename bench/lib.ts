@@ -1,0 +1,244 @@
+// Shared pieces of the benchmarks: statistics, tables, and raw podman invoked on the daemon's store exactly the
+// way the daemon invokes it (private mount namespace, store bind-mounted at the alias, runroot as fd 3).
+
+import { spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { join } from 'node:path';
+import dbus from 'dbus-next';
+import { callStorage, connectClient } from '../test/helpers/daemon.js';
+import { type Stack, startStack } from '../test/helpers/stack.js';
+
+export const STORAGE_ALIAS_DIR = '/run/bootc/storage';
+const NAMESPACE_SCRIPT = 'mount --bind -- . "$0" && cd / && exec "$@"';
+
+export interface Stats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function stats(samples: readonly number[]): Stats {
+  if (samples.length === 0) throw new Error('no samples');
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { n: s.length, median, min: s[0]!, max: s.at(-1)! };
+}
+
+/** Milliseconds with a precision that suits the magnitude. */
+export function fmtMs(ms: number): string {
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms >= 100) return `${ms.toFixed(0)} ms`;
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+
+/** `median (min–max)` */
+export function fmtStats(s: Stats): string {
+  return `${fmtMs(s.median)} (${fmtMs(s.min)}–${fmtMs(s.max)})`;
+}
+
+export function fmtRatio(r: number): string {
+  // Truncated, not rounded, so a ratio printed as the target (20×) is never one that missed it (19.96×).
+  const cut = (digits: number) => (Math.floor(r * 10 ** digits) / 10 ** digits).toFixed(digits);
+  return r >= 100 ? `${cut(0)}×` : r >= 10 ? `${cut(1)}×` : `${cut(2)}×`;
+}
+
+/** A Markdown table. */
+export function table(headers: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Runs fn and returns how long it took in ms (and its value). */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = nowMs();
+  const value = await fn();
+  return { ms: nowMs() - t0, value };
+}
+
+/** Logs progress to stderr, so stdout holds only the tables. */
+export function note(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export function storeDir(stack: Stack): string {
+  return join(stack.sandbox.sysroot, 'ostree/bootc/storage');
+}
+
+export function runrootDir(stack: Stack): string {
+  return join(stack.sandbox.run, 'bootc/storage');
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command to completion, with an optional extra fd 3, and times it (spawn to exit). */
+export function runTimed(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; fd3?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    if (opts.fd3 !== undefined) stdio[3] = opts.fd3;
+    const t0 = nowMs();
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? '/', env: opts.env ?? process.env, stdio });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const ms = nowMs() - t0;
+      resolve({
+        exitCode: code ?? (signal ? 128 : -1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms,
+      });
+    });
+  });
+}
+
+/**
+ * podman on the daemon's store, invoked the way the daemon does it: a private mount namespace, the store
+ * (cwd) bind-mounted over /run/bootc/storage, `--root /run/bootc/storage --runroot /proc/self/fd/3`, with fd 3
+ * the runroot directory and the sandbox's CONTAINERS_REGISTRIES_CONF.
+ */
+export class RawPodman {
+  private fd: number | undefined;
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly store = storeDir(stack),
+    private readonly runroot = runrootDir(stack),
+  ) {}
+
+  async run(args: string[]): Promise<RunResult> {
+    this.fd ??= openSync(this.runroot, constants.O_RDONLY | constants.O_DIRECTORY);
+    return runTimed(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        NAMESPACE_SCRIPT,
+        STORAGE_ALIAS_DIR,
+        'podman',
+        '--root',
+        STORAGE_ALIAS_DIR,
+        '--runroot',
+        '/proc/self/fd/3',
+        ...args,
+      ],
+      { cwd: this.store, env: this.stack.sandbox.env, fd3: this.fd },
+    );
+  }
+
+  /** Like run(), but throws on a non-zero exit. */
+  async ok(args: string[]): Promise<RunResult> {
+    const r = await this.run(args);
+    if (r.exitCode !== 0)
+      throw new Error(`podman ${args.join(' ')} exited ${r.exitCode}: ${r.stderr.trim()}`);
+    return r;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** `busctl call` against the private bus; each call is a new process and a new bus connection. */
+export function busctlCall(stack: Stack, member: string, signature = '', args: string[] = []) {
+  return runTimed(
+    'busctl',
+    [
+      '--system',
+      '--timeout=600',
+      'call',
+      'org.bootc.Storage',
+      '/org/bootc/Storage',
+      'org.bootc.Storage',
+      member,
+      ...(signature ? [signature, ...args] : []),
+    ],
+    { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: stack.bus.address } },
+  );
+}
+
+/** A call through the stack's warm in-process client. */
+export function call(bus: dbus.MessageBus, member: string, signature = '', body: unknown[] = []) {
+  return callStorage(bus, member, signature, body);
+}
+
+/** More client connections (each its own unique bus name), ready to call. */
+export async function connectClients(stack: Stack, n: number): Promise<dbus.MessageBus[]> {
+  const clients = Array.from({ length: n }, () => connectClient(stack.bus.address));
+  // One round trip to the bus each, so Hello is done before anything is timed.
+  await Promise.all(
+    clients.map((c) =>
+      c.call(
+        new dbus.Message({
+          destination: 'org.freedesktop.DBus',
+          path: '/org/freedesktop/DBus',
+          interface: 'org.freedesktop.DBus',
+          member: 'GetId',
+        }),
+      ),
+    ),
+  );
+  return clients;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Starts the stack, runs the benchmark, and always stops the stack (also on SIGINT/SIGTERM). */
+export async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
+  const stack = await startStack();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stack.stop();
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    note(`${sig}: stopping the stack`);
+    void stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await fn(stack);
+  } finally {
+    await stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Runs a bench's main and exits non-zero on failure. */
+export function main(fn: () => Promise<void>): void {
+  fn().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
