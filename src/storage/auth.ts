@@ -31,7 +31,9 @@ export function readAuthSource(authRoot: string): AuthSource {
     const path = join(authRoot, rel);
     let content: Buffer;
     try {
-      const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // Symlinks are followed (bootc documents linking a shared credentials file here); what is opened must
+      // still be a regular file, checked on the fd itself. O_NONBLOCK: a FIFO must never stall the daemon.
+      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         if (!fstatSync(fd).isFile())
           throw createError('AuthFileInvalid', `${path} is not a regular file`, { path });
@@ -47,8 +49,6 @@ export function readAuthSource(authRoot: string): AuthSource {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      if (code === 'ELOOP')
-        throw createError('AuthFileInvalid', `${path} is a symbolic link; refused`, { path });
       throw err;
     }
     let parsed: unknown;

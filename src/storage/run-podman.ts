@@ -3,6 +3,7 @@
 // (SIGTERM to the process group, SIGKILL after a grace period), a timeout, and parent-death cleanup.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { createError } from '../errors.js';
 
 /** The path podman is told its store lives at; recorded in the store's database, so it must never change. */
@@ -61,6 +62,13 @@ const DEFAULT_KILL_GRACE_MS = 5000;
 
 const running = new Set<ChildProcess>();
 
+let devNullFd: number | undefined;
+/** One read-only /dev/null fd, kept open, to fill child fd slots that carry nothing. */
+function devNull(): number {
+  devNullFd ??= openSync('/dev/null', 'r');
+  return devNullFd;
+}
+
 /** Builds the full argv: parent-death signal, private mount namespace, bind mount, then podman. */
 export function buildCommand(
   tools: Toolchain,
@@ -94,8 +102,10 @@ export function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
   const [file, ...rest] = argv as [string, ...string[]];
   if (opts.signal?.aborted) return Promise.reject(createError('Canceled', 'canceled before podman started'));
   const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'];
-  stdio[RUNROOT_FD] = opts.runrootFd ?? 'ignore';
-  stdio[AUTH_FD] = opts.authFd ?? 'ignore';
+  // Never 'ignore' here: libuv would leave whatever the daemon has at 3/4 (the socket-activated Varlink
+  // listener) open in the child.
+  stdio[RUNROOT_FD] = opts.runrootFd ?? devNull();
+  stdio[AUTH_FD] = opts.authFd ?? devNull();
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {

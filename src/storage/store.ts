@@ -83,7 +83,13 @@ export interface PullResult {
   id: string | undefined;
 }
 
-type RunOpts = Partial<RunPodmanOptions> & { extraEnv?: Record<string, string> | undefined };
+type RunOpts = Partial<RunPodmanOptions> & {
+  extraEnv?: Record<string, string> | undefined;
+  /** The call talks to a registry: hand it the sysroot's credentials. */
+  registry?: boolean;
+};
+
+const NO_AUTH = { path: undefined, content: Buffer.from('{}') };
 
 interface Manifest {
   manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[];
@@ -95,6 +101,8 @@ interface Manifest {
 const CREDENTIAL_ENV = ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'HOME'];
 /** Environment variables that would change which store podman opens or how. */
 const STORE_ENV = ['STORAGE_OPTS', 'STORAGE_DRIVER'];
+/** Environment variables that would make podman a client of some other podman service instead of our store. */
+const REMOTE_ENV = ['CONTAINER_HOST', 'CONTAINER_CONNECTION', 'CONTAINER_SSHKEY', 'CONTAINER_PASSPHRASE'];
 
 /** Resolves the helper programs; a missing one is named before anything on disk changes. */
 export function resolveToolchain(podman = 'podman', pathEnv = process.env.PATH): Toolchain {
@@ -256,6 +264,7 @@ export class Store {
     let result: RunPodmanResult;
     try {
       result = await this.podman(['image', 'pull', '--', ref.canonical], {
+        registry: true,
         signal: opts.signal,
         captureStdout: true,
         extraEnv: opts.tmpDir === undefined ? undefined : { TMPDIR: opts.tmpDir },
@@ -295,6 +304,7 @@ export class Store {
       // At the lowest CPU priority: it runs beside podman's decompression and must not slow the pull.
       const args = ['-n', '19', skopeo, ...global, 'inspect', '--raw', '--', `docker://${target}`];
       const result = await this.run(undefined, args, {
+        registry: true,
         signal: opts.signal,
         program: nice,
         captureStdout: true,
@@ -482,7 +492,9 @@ export class Store {
     opts: RunOpts,
   ): Promise<RunPodmanResult> {
     if (this.runrootFd === undefined) throw createError('StorageFailure', 'the store is closed');
-    const auth = readAuthSource(this.authRoot);
+    // Only calls that reach a registry get (and validate) the sysroot's credentials; a broken auth.json then
+    // fails pulls with a named error while list, exists and rm keep working.
+    const auth = opts.registry ? readAuthSource(this.authRoot) : NO_AUTH;
     this.log.debug({ authFile: auth.path ?? null, args }, 'running podman');
     const authFd = createAnonymousFile(this.stateDir, auth.content);
     try {
@@ -504,7 +516,7 @@ export class Store {
 /** podman's environment: the daemon's own, minus anything that could pick other credentials or another store. */
 export function buildPodmanEnv(base: NodeJS.ProcessEnv, emptyHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV]) delete env[key];
+  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV, ...REMOTE_ENV]) delete env[key];
   // podman 4.3 reads ~/.docker/config.json and ~/.config/containers/auth.json even with REGISTRY_AUTH_FILE
   // set (measured): point every such lookup at an empty directory only we can write.
   env.HOME = emptyHome;

@@ -1,7 +1,7 @@
 // The exact shape of every podman invocation, recorded by a fake podman (and fake setpriv/unshare/mount) on
 // PATH: argv, environment, fds 3 and 4, chunking, exit-code mapping, cancellation. Needs no root.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStorageError } from '../../src/errors.js';
@@ -104,15 +104,18 @@ describe('podman invocation shape', () => {
     store.close();
   });
 
-  it('hands credentials only as an anonymous fd and hides every user credential location', async () => {
+  it('hands credentials only as an anonymous fd, only to registry calls, and hides user credential locations', async () => {
     const store = openStore();
-    await store.exists('quay.io/a/b:c');
+    await store.pull('quay.io/a/b:c', 'always');
     mkdirSync(join(sysroot, 'etc/ostree'), { recursive: true });
     writeFileSync(join(sysroot, 'etc/ostree/auth.json'), '{"auths":{"quay.io":{"auth":"eDp5"}}}');
+    await store.pull('quay.io/a/b:c', 'always');
     await store.exists('quay.io/a/b:c');
-    const [first, second] = calls();
+    const [first, second, third] = calls();
     expect(first?.auth).toBe('{}');
     expect(second?.auth).toBe('{"auths":{"quay.io":{"auth":"eDp5"}}}');
+    expect(third?.args).toContain('exists');
+    expect(third?.auth).toBe('{}'); // no registry involved: no credentials
     const emptyHome = join(runDir, 'bootc-storaged/empty-home');
     expect(second?.env).toEqual({
       REGISTRY_AUTH_FILE: '/proc/self/fd/4',
@@ -122,6 +125,34 @@ describe('podman invocation shape', () => {
       CONTAINERS_REGISTRIES_CONF: '/etc/test-registries.conf', // the daemon's environment is passed on
     });
     expect(second?.args.join(' ')).not.toContain('auth');
+    store.close();
+  });
+
+  it('follows a symlinked auth.json, and a broken one fails pulls but not reads', async () => {
+    const store = openStore();
+    const shared = join(tmp.path, 'shared-auth.json');
+    writeFileSync(shared, '{"auths":{"quay.io":{"auth":"c2hhcmVk"}}}');
+    mkdirSync(join(sysroot, 'run/ostree'), { recursive: true });
+    symlinkSync(shared, join(sysroot, 'run/ostree/auth.json'));
+    await store.pull('quay.io/a/b:c', 'always');
+    expect(calls()[0]?.auth).toBe('{"auths":{"quay.io":{"auth":"c2hhcmVk"}}}');
+    writeFileSync(shared, '{"auths": broken');
+    const err = await caught(store.pull('quay.io/a/b:c', 'always'));
+    expect(err.name).toBe('AuthFileInvalid');
+    expect(err.message).not.toContain('broken');
+    expect(await store.list()).toEqual([]);
+    expect(await store.exists('quay.io/a/b:c')).toBe(false);
+    store.close();
+  });
+
+  it('drops variables that would point podman at another service or store', async () => {
+    env.CONTAINER_HOST = 'ssh://elsewhere/run/podman.sock';
+    env.CONTAINER_CONNECTION = 'remote';
+    const store = openStore();
+    await store.exists('quay.io/a/b:c');
+    const [call] = calls();
+    expect(call?.env.STORAGE_OPTS).toBeUndefined();
+    expect(Object.keys(call?.env ?? {})).not.toContain('CONTAINER_HOST');
     store.close();
   });
 
