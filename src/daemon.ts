@@ -72,6 +72,8 @@ const opts = program.opts<{
   varlinkSocket?: string;
 }>();
 const log = createLogger();
+// A promise rejected with nobody listening is a bug, but never a reason to drop every queued job: log it.
+process.on('unhandledRejection', (err) => log.error({ err: String(err) }, 'unhandled rejection'));
 // Varlink: the socket systemd passed (bootc-storaged.socket), taken before any child process is spawned.
 const varlinkFd = takeActivationFd();
 
@@ -137,12 +139,17 @@ async function serve(store: Store): Promise<number> {
   };
 
   // A lost bus connection is unrecoverable here: exit non-zero so systemd restarts us.
-  const conn = (bus as unknown as { _connection: NodeJS.EventEmitter })._connection;
-  conn.on('end', () => {
+  const conn = (bus as unknown as { _connection: NodeJS.EventEmitter & { stream?: NodeJS.EventEmitter } })
+    ._connection;
+  const lost = () => {
     if (stopping) return;
+    stopping = true;
     log.error('lost the bus connection');
     void service.shutdown().finally(() => process.exit(1));
-  });
+  };
+  // 'end' for an orderly close; the stream's 'close' also covers a socket destroyed by an error.
+  conn.on('end', lost);
+  conn.stream?.on('close', lost);
   bus.on('error', (err: Error) => log.error({ err: err.message }, 'bus error'));
   process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
   process.on('SIGINT', () => void stop(0, 'SIGINT'));

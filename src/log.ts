@@ -3,6 +3,7 @@
 
 import { fstatSync, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { escapeControls } from './storage/run-podman.js';
 
 /** pino level → syslog priority. */
 const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
@@ -29,7 +30,7 @@ export function formatJournalLine(json: string): string {
   const { level, msg, time: _t, pid: _p, hostname: _h, ...rest } = obj;
   const prio = PRIORITY[Number(level)] ?? 6;
   const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
-  return `<${prio}>${String(msg ?? '')}${extra}\n`;
+  return `<${prio}>${escapeControls(String(msg ?? ''))}${extra}\n`;
 }
 
 /** Creates the daemon's logger. */

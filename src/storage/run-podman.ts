@@ -136,11 +136,18 @@ export function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
         // ESRCH: the group is already gone
       }
     };
+    let closed = false;
+    // Keyed on 'close', not on podman's exit: a descendant that still holds the pipes keeps the call open,
+    // and cancel/timeout must still reach it (the whole group), then cut the pipes so 'close' can fire.
     const terminate = (reason: 'canceled' | 'timeout' | 'overflow') => {
-      if (endReason !== undefined || child.exitCode !== null) return;
+      if (endReason !== undefined || closed) return;
       endReason = reason;
       killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+      killTimer = setTimeout(() => {
+        killGroup('SIGKILL');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
       killTimer.unref();
     };
     const onAbort = () => terminate('canceled');
@@ -198,9 +205,11 @@ export function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
     });
 
     function cleanup() {
+      closed = true;
       running.delete(child);
       if (timeout) clearTimeout(timeout);
-      if (killTimer && child.exitCode !== null) clearTimeout(killTimer);
+      // A pending SIGKILL must never reach a process group whose id the kernel has since reused.
+      if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
     }
   });
@@ -223,7 +232,19 @@ export function lastLine(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !l.includes('Error validating CNI config'));
-  return lines.at(-1)?.replace(/^Error:\s*/, '') ?? 'no output';
+  return escapeControls(lines.at(-1)?.replace(/^Error:\s*/, '') ?? 'no output');
+}
+
+/**
+ * Makes text that came from outside (a registry's error message via podman) safe for a D-Bus string (no NUL)
+ * and a journal line (no line breaks or control characters that could forge another entry).
+ */
+export function escapeControls(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Drops the fixed namespace wrapper so logged argv shows what podman was asked. */

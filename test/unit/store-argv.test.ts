@@ -290,6 +290,26 @@ describe('cancellation', () => {
     store.close();
   });
 
+  it('ends a call whose podman exited but left a child holding its pipes (timeout reaches the group)', async () => {
+    env.FAKE_PULL_ORPHAN = '1';
+    const store = openStore({ pullTimeoutMs: 500, killGraceMs: 200 });
+    const err = await caught(store.pull('quay.io/a/b:c', 'always'));
+    expect(err.name).toBe('PullFailed');
+    expect(err.message).toContain('timed out');
+    const orphan = Number(readFileSync(`${log}.orphan`, 'utf8'));
+    await new Promise((r) => setTimeout(r, 100));
+    // The whole group was killed, not only podman: the orphan is gone (or a zombie awaiting its reaper).
+    const state = (() => {
+      try {
+        return readFileSync(`/proc/${orphan}/stat`, 'utf8').split(') ')[1]?.[0];
+      } catch {
+        return 'gone';
+      }
+    })();
+    expect(['gone', 'Z', 'X']).toContain(state);
+    store.close();
+  });
+
   it('does not start podman when already aborted', async () => {
     const store = openStore();
     const ac = new AbortController();

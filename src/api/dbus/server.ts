@@ -10,6 +10,7 @@ import type { Authority } from '../../authz/polkit.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError } from '../../errors.js';
 import type { Job, JobResultName } from '../../jobs/job.js';
+import { escapeControls } from '../../storage/run-podman.js';
 import { MAX_LIST_ARGS } from '../../storage/store.js';
 import { mapErrorToDBus } from './map-error.js';
 import {
@@ -109,10 +110,14 @@ export class DBusServer {
     if (msg.interface === PEER_IFACE) return false; // dbus-next answers Ping/GetMachineId
     this.inFlight += 1;
     this.opts.onActivity?.();
-    void this.dispatch(msg).finally(() => {
-      this.inFlight -= 1;
-      this.opts.onActivity?.();
-    });
+    void this.dispatch(msg)
+      .catch((err: unknown) =>
+        this.log.error({ err: String(err), method: msg.member }, 'could not answer a call'),
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        this.opts.onActivity?.();
+      });
     return true;
   }
 
@@ -149,7 +154,11 @@ export class DBusServer {
       const mapped = mapErrorToDBus(err, member === 'Pull' || member === 'PullFromHost');
       const e = toStorageError(err);
       this.log.info({ method: member, sender: msg.sender, error: e.name, wire: mapped.name }, e.message);
-      this.bus.send(newError(msg, mapped.name, mapped.message));
+      try {
+        this.bus.send(newError(msg, mapped.name, escapeControls(mapped.message)));
+      } catch {
+        this.bus.send(newError(msg, mapped.name, `${member} failed (${e.name})`));
+      }
     }
   }
 
