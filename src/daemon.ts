@@ -89,7 +89,6 @@ async function serve(store: Store): Promise<number> {
     stallTimeoutMs: opts.stallTimeout * 1000,
     progressTotals: opts.progressTotals,
   });
-  await service.cleanStaleState();
   await service.view.refresh();
 
   const bus = dbus.systemBus();
@@ -123,6 +122,7 @@ async function serve(store: Store): Promise<number> {
   const stop = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
+    service.queue.close(); // from now on new work is refused with Busy; what is queued is canceled below
     log.info({ why }, 'stopping');
     const deadline = setTimeout(() => {
       log.error('shutdown deadline passed; exiting');
@@ -160,6 +160,8 @@ async function serve(store: Store): Promise<number> {
     bus.disconnect();
     return 1;
   }
+  // Only the owner of the name may touch shared state: a second instance must not wipe our pull staging.
+  await service.cleanStaleState();
   // Bound only once the bus name is ours: no other daemon can be serving, so a leftover socket file is stale.
   try {
     const where = await listenVarlink(

@@ -196,7 +196,7 @@ export class StorageService {
       return t.kind === 'id' ? t.id : t.ref.canonical;
     });
     const key = [...new Set(targets)].sort().join(' ');
-    return this.submit('remove', targets.join(' '), key, owner, async (ctx) => {
+    return this.submit('remove', describeTargets(targets), key, owner, async (ctx) => {
       try {
         return await this.store.remove(targets, { signal: ctx.signal });
       } finally {
@@ -212,7 +212,7 @@ export class StorageService {
     checkListSize(roots, 'roots');
     const canon = roots.map((r) => parseReference(r).canonical);
     const key = [...new Set(canon)].sort().join(' ');
-    return this.submit('prune', canon.join(' '), key, owner, async (ctx) => {
+    return this.submit('prune', describeTargets(canon), key, owner, async (ctx) => {
       try {
         return await this.store.pruneExcept(canon, { signal: ctx.signal });
       } finally {
@@ -288,6 +288,12 @@ export class StorageService {
       .refresh()
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'image view refresh failed'));
   }
+}
+
+/** A job's Target for a list: the first few entries, so ListJobs stays small whatever a caller sends. */
+function describeTargets(list: readonly string[]): string {
+  const shown = list.slice(0, 8).join(' ');
+  return list.length > 8 ? `${shown} (+${list.length - 8} more)` : shown;
 }
 
 function checkListSize(list: readonly string[], what: string) {

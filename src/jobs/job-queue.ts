@@ -29,6 +29,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
   private nextId = 1;
   private readonly byId = new Map<number, Job>();
   private draining: Promise<void> | undefined;
+  private closed = false;
 
   constructor(opts: { maxQueued?: number } = {}) {
     super();
@@ -36,7 +37,13 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
   }
 
   /** Queues a job, or joins an identical queued/running one. Throws Busy past the cap. */
+  /** Refuses new work from now on (shutdown); queued and running jobs are left to the caller to cancel. */
+  close(): void {
+    this.closed = true;
+  }
+
   submit<T>(req: SubmitRequest<T>): { job: Job<T>; joined: boolean } {
+    if (this.closed) throw createError('Busy', 'the daemon is stopping; try again in a moment');
     const existing = [this.current, ...this.waiting].find(
       (j) => j !== undefined && !j.finished && j.key === req.key,
     );
@@ -74,6 +81,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
 
   /** Cancels every job and waits until the running one has ended. */
   async cancelAll(): Promise<void> {
+    this.close();
     for (const job of [...this.waiting].reverse()) job.cancel();
     const running = this.current;
     running?.cancel();

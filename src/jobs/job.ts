@@ -94,8 +94,8 @@ export class Job<T = unknown> extends EventEmitter {
     if (this.finished) return;
     this.set({ state: 'running' });
     try {
+      // Work that completed is done, even if a cancel arrived after its last step: the store changed.
       const value = await this.work({ signal: this.abort.signal, report: (u) => this.set(u) });
-      if (this.abort.signal.aborted) throw createError('Canceled', `job ${this.id} was canceled`);
       if (this.progress !== -1 || this.kind === 'pull') this.set({ progress: 1 });
       this.finish('done');
       this.settle.resolve(value);

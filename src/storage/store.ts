@@ -460,11 +460,16 @@ export class Store {
       }
     }
     if (firstError) {
-      // Say exactly what is gone and what is left, from the store itself.
-      const left = new Set((await this.list(opts)).map((img) => img.id));
-      firstError.details.removed = plan
-        .filter((p) => p.whole && !left.has(p.image.id))
-        .map((p) => p.image.id);
+      // Say exactly what is gone, from the store itself, in the message callers see (details stay internal).
+      try {
+        const left = new Set((await this.list(opts)).map((img) => img.id));
+        const removed = plan.filter((p) => p.whole && !left.has(p.image.id)).map((p) => p.image.id);
+        firstError.details.removed = removed;
+        firstError.message +=
+          removed.length > 0 ? `; removed before the failure: ${removed.join(' ')}` : '; nothing was removed';
+      } catch {
+        firstError.message += '; which images were removed is unknown (the store could not be listed)';
+      }
       throw firstError;
     }
   }
