@@ -235,16 +235,15 @@ export function lastLine(stderr: string): string {
   return escapeControls(lines.at(-1)?.replace(/^Error:\s*/, '') ?? 'no output');
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 /**
  * Makes text that came from outside (a registry's error message via podman) safe for a D-Bus string (no NUL)
  * and a journal line (no line breaks or control characters that could forge another entry).
  */
 export function escapeControls(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return text.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Drops the fixed namespace wrapper so logged argv shows what podman was asked. */
