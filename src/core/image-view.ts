@@ -4,49 +4,73 @@
 
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import type { ImageReference } from '../storage/reference.js';
-import { imageKeys, referenceKeys, type Store } from '../storage/store.js';
+import { imageKeys, lookupKeys, type Store } from '../storage/store.js';
+
+interface Refresh {
+  /** The change token read before the list started: the state this refresh can vouch for. */
+  token: string;
+  seq: number;
+  promise: Promise<ImageEntry[]>;
+}
 
 export class ImageView {
   private images: ImageEntry[] | undefined;
   /** Normalized name/digest keys → image, built once per refresh so a lookup never scans the store. */
   private index = new Map<string, ImageEntry>();
   private token: string | undefined;
-  private refreshing: Promise<ImageEntry[]> | undefined;
+  private refreshing: Refresh | undefined;
+  private started = 0;
+  private applied = 0;
 
   constructor(private readonly store: Pick<Store, 'list' | 'changeToken'>) {}
 
-  /** The current images: from memory when nothing changed since the last read, else re-read once. */
+  /**
+   * The current images: from memory when the store did not change since the last read; else from a refresh
+   * that started after the current state (joining one in flight only if it started from this same state, so a
+   * read after our own write never gets a list taken before it).
+   */
   async get(): Promise<ImageEntry[]> {
-    if (this.images !== undefined && this.store.changeToken() === this.token) return this.images;
-    return this.refresh();
+    const token = this.store.changeToken();
+    if (this.images !== undefined && token === this.token) return this.images;
+    if (this.refreshing?.token === token) return this.refreshing.promise;
+    return this.start(token).promise;
   }
 
   /** The image a reference names, if any (same matching as Store.findImage, from the index). */
   async find(ref: ImageReference): Promise<ImageEntry | undefined> {
     await this.get();
-    for (const key of referenceKeys(ref)) {
+    for (const key of lookupKeys(ref)) {
       const hit = this.index.get(key);
       if (hit) return hit;
     }
     return undefined;
   }
 
-  /** Re-reads from podman; concurrent callers share one podman run. */
+  /** Re-reads from podman now (start-up), whatever the token says. */
   refresh(): Promise<ImageEntry[]> {
-    this.refreshing ??= (async () => {
-      // Token first: a write that lands during the list makes the next get() read again.
-      const token = this.store.changeToken();
+    return this.start(this.store.changeToken()).promise;
+  }
+
+  private start(token: string): Refresh {
+    const seq = ++this.started;
+    const promise = (async () => {
       const images = await this.store.list();
-      const index = new Map<string, ImageEntry>();
-      for (const image of images)
-        for (const key of imageKeys(image)) if (!index.has(key)) index.set(key, image);
-      this.images = images;
-      this.index = index;
-      this.token = token;
+      // Several refreshes can overlap (the store moved during one): only a newer one may replace the view.
+      if (seq > this.applied) {
+        const index = new Map<string, ImageEntry>();
+        for (const image of images)
+          for (const key of imageKeys(image)) if (!index.has(key)) index.set(key, image);
+        this.images = images;
+        this.index = index;
+        this.token = token;
+        this.applied = seq;
+      }
       return images;
     })().finally(() => {
-      this.refreshing = undefined;
+      if (this.refreshing?.seq === seq) this.refreshing = undefined;
     });
-    return this.refreshing;
+    const refresh = { token, seq, promise };
+    this.refreshing = refresh;
+    return refresh;
   }
 }

@@ -285,7 +285,7 @@ export class StorageService {
 
   private async refreshView() {
     await this.view
-      .refresh()
+      .get() // re-reads only if the store moved (our own write moves it); never a list from before it
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'image view refresh failed'));
   }
 }

@@ -562,8 +562,16 @@ export function imageKeys(image: ImageEntry): string[] {
 }
 
 /** The image a reference names, if any. */
+/**
+ * The keys a lookup by reference may match: the digest alone when there is one (quay.io/a:1@sha256:B must not
+ * match whatever quay.io/a:1 points at now), else the tag. Prune roots match on both (keeping more is safe).
+ */
+export function lookupKeys(ref: ImageReference): string[] {
+  return ref.digestKey !== undefined ? [ref.digestKey] : referenceKeys(ref);
+}
+
 export function findImage(images: readonly ImageEntry[], ref: ImageReference): ImageEntry | undefined {
-  const keys = referenceKeys(ref);
+  const keys = lookupKeys(ref);
   return images.find((img) => imageKeys(img).some((k) => keys.includes(k)));
 }
 

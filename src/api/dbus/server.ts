@@ -10,6 +10,7 @@ import type { Authority } from '../../authz/polkit.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError } from '../../errors.js';
 import type { Job, JobResultName } from '../../jobs/job.js';
+import { parseImageTarget, parseReference } from '../../storage/reference.js';
 import { escapeControls } from '../../storage/run-podman.js';
 import { MAX_LIST_ARGS } from '../../storage/store.js';
 import { mapErrorToDBus } from './map-error.js';
@@ -173,11 +174,14 @@ export class DBusServer {
     }
     const policy = lookupMethodPolicy(member);
     if (!policy || !('action' in policy)) throw createError('AccessDenied', `${member} is not allowed`);
+    // polkit agents show these ($(image) in the policy's messages): the normalized reference, parsed first,
+    // so a password dialog never shows a caller's raw string and invalid input never prompts at all.
+    // Prune's list names images to KEEP.
     const details: Record<string, string> = {};
-    // polkit agents show these ($(image) in the policy's messages). Prune's list names images to KEEP.
-    if (typeof args[0] === 'string') details.image = args[0];
-    else if (member === 'Remove') details.image = (args[0] as string[]).slice(0, 8).join(' ');
-    else if (member === 'Prune') details.roots = (args[0] as string[]).slice(0, 8).join(' ');
+    const shown = (list: string[]) => list.slice(0, 8).map(describeTarget).join(' ');
+    if (typeof args[0] === 'string') details.image = parseReference(args[0]).canonical;
+    else if (member === 'Remove') details.image = shown(args[0] as string[]);
+    else if (member === 'Prune') details.roots = shown(args[0] as string[]);
     await this.authorize(sender, policy.action, details, interactive);
     switch (member) {
       case 'Exists':
@@ -367,6 +371,12 @@ export class DBusServer {
       this.signal(jobPath(job.id), PROPS_IFACE, 'PropertiesChanged', 'sa{sv}as', [JOB_IFACE, changed, []]);
     }
   }
+}
+
+/** A Remove/Prune entry as polkit shows it: the normalized reference or the image ID. */
+function describeTarget(input: string): string {
+  const target = parseImageTarget(input);
+  return target.kind === 'id' ? target.id : target.ref.canonical;
 }
 
 /** dbus-next's typings declare the first argument a string; it is the message being answered. */
