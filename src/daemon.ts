@@ -53,6 +53,12 @@ const program = new Command()
     parseSeconds,
     300,
   )
+  .option(
+    '--pull-timeout <seconds>',
+    'fail a pull that takes longer than this in total (0: a one-day cap)',
+    parseSeconds,
+    21600,
+  )
   .option('--no-progress-totals', "don't ask the registry for pull sizes (saves a manifest GET per pull)")
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .option(
@@ -66,6 +72,7 @@ const opts = program.opts<{
   run: string;
   authRoot?: string;
   stallTimeout: number;
+  pullTimeout: number;
   progressTotals: boolean;
   idleTimeout?: number;
   selfCheck?: boolean;
@@ -207,6 +214,8 @@ async function main(): Promise<number> {
     sysroot: opts.sysroot,
     run: opts.run,
     authRoot: opts.authRoot,
+    // 0 means no limit: a day-long cap stands in for "never" so a wedged podman still ends some day.
+    pullTimeoutMs: (opts.pullTimeout > 0 ? opts.pullTimeout : 24 * 3600) * 1000,
     logger: log,
   });
   try {

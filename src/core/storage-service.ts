@@ -94,6 +94,10 @@ export class StorageService {
       let bytesDone = 0;
       let settled = false;
       let lastProgressAt = Date.now();
+      // Once the manifest is written, every blob is here and podman applies the layers to the store: local
+      // disk work that prints nothing and stages nothing, however long it takes. The registry can no longer
+      // stall the pull, so the watchdog stops (the whole-pull time limit still applies).
+      let committing = false;
       const update = async () => {
         const measured = await measureDirSize(tmpDir);
         if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
@@ -112,7 +116,8 @@ export class StorageService {
       let stalled = false;
       const timer = setInterval(() => {
         void update();
-        if (this.stallTimeoutMs > 0 && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
+        const watching = this.stallTimeoutMs > 0 && !committing;
+        if (watching && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
           stalled = true;
           stall.abort();
         }
@@ -144,6 +149,7 @@ export class StorageService {
             tmpDir,
             onProgress: (e) => {
               lastProgressAt = Date.now();
+              if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') committing = true;
               startSizing();
               if (e.phase === 'copying-blob') layersStarted += 1;
               void update();

@@ -39,6 +39,12 @@ export const REMOVE_CHUNK = 100;
 /** Hard cap on how many images one Remove or Prune call may name. */
 export const MAX_LIST_ARGS = 4096;
 
+/**
+ * A whole pull's time limit: generous, because a slow but moving transfer is fine (a registry that stops
+ * answering is caught by the daemon's stall watchdog long before).
+ */
+export const DEFAULT_PULL_TIMEOUT_MS = 6 * 60 * 60_000;
+
 export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 
@@ -268,7 +274,7 @@ export class Store {
         signal: opts.signal,
         captureStdout: true,
         extraEnv: opts.tmpDir === undefined ? undefined : { TMPDIR: opts.tmpDir },
-        timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000,
+        timeoutMs: this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
         onStderrLine: (line) => {
           const event = parsePullProgressLine(line);
           if (event) opts.onProgress?.(event);
@@ -348,7 +354,7 @@ export class Store {
         ['image', 'push', '--remove-signatures', '--', ref.canonical, dest],
         {
           signal: opts.signal,
-          timeoutMs: this.opts.pullTimeoutMs ?? 30 * 60_000,
+          timeoutMs: this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
           runrootFd: fd,
         },
       );
