@@ -4,7 +4,7 @@
 // typo can never make a bound image look unreferenced.
 
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { createError, isStorageError } from '../errors.js';
 import { parseReference } from '../storage/reference.js';
 
@@ -12,14 +12,6 @@ export const BOUND_IMAGES_DIR = 'usr/lib/bootc/bound-images.d';
 /** Quadlet files are small; anything larger is refused rather than read. */
 const MAX_QUADLET_BYTES = 256 * 1024;
 const DEPLOYMENT_RE = /^[0-9a-f]{64}\.[0-9]+$/;
-const HOST_IMAGE_PREFIXES = [
-  'ostree-unverified-registry:',
-  'ostree-unverified-image:docker://',
-  'ostree-image-signed:docker://',
-  'ostree-remote-image:', // ostree-remote-image:<remote>:docker://<ref>
-  'ostree-remote-registry:', // ostree-remote-registry:<remote>:<ref>
-  'docker://',
-];
 
 export interface GcRoot {
   /** Normalized image reference. */
@@ -82,28 +74,41 @@ export function readBoundImages(deployment: string): GcRoot[] {
 
 /** Resolves a symlink as if `root` were `/`, refusing anything that leaves it. */
 function resolveInsideRoot(root: string, link: string): string {
-  let current = link;
-  for (let hops = 0; hops < 40; hops++) {
+  // Every component is resolved as if `root` were `/` (an absolute symlink anywhere on the way, not only the
+  // last one, restarts from the deployment root), and nothing may leave it: a rollback deployment must be
+  // read from its own tree, never from the running system's.
+  const pending = relative(root, link).split('/');
+  let resolved = root;
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (resolved === root) throw rootsError(link, 'points outside the deployment');
+      resolved = dirname(resolved);
+      continue;
+    }
+    const next = join(resolved, part);
     let st: ReturnType<typeof lstatSync>;
     try {
-      st = lstatSync(current);
+      st = lstatSync(next);
     } catch {
-      throw rootsError(
-        link,
-        `points to ${relativeTo(root, current)}, which does not exist in the deployment`,
-      );
+      throw rootsError(link, `points to ${relativeTo(root, next)}, which does not exist in the deployment`);
     }
-    if (!st.isSymbolicLink()) {
-      if (!st.isFile()) throw rootsError(link, 'does not point to a regular file');
-      return current;
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) throw rootsError(link, 'has too many levels of symbolic links');
+      const target = readlinkSync(next);
+      if (isAbsolute(target)) resolved = root;
+      pending.unshift(...target.split('/'));
+      continue;
     }
-    const target = readlinkSync(current);
-    const next = isAbsolute(target) ? join(root, target) : resolve(dirname(current), target);
-    const rel = relative(root, next);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw rootsError(link, 'points outside the deployment');
-    current = next;
+    if (pending.length > 0 && !st.isDirectory()) {
+      throw rootsError(link, `goes through ${relativeTo(root, next)}, which is not a directory`);
+    }
+    resolved = next;
   }
-  throw rootsError(link, 'has too many levels of symbolic links');
+  if (!lstatSync(resolved).isFile()) throw rootsError(link, 'does not point to a regular file');
+  return resolved;
 }
 
 /** Reads `Image=` from the `[Image]` or `[Container]` section of a quadlet file (systemd unit syntax). */
@@ -178,16 +183,13 @@ export function readHostImage(originFile: string): string | undefined {
       continue;
     }
     if (section !== 'origin' || !line.startsWith('container-image-reference=')) continue;
-    let ref = line.slice('container-image-reference='.length).trim();
-    const prefix = HOST_IMAGE_PREFIXES.find((p) => ref.startsWith(p));
-    if (!prefix)
-      throw rootsError(
-        originFile,
-        `container-image-reference has an unknown transport: ${ref.slice(0, 100)}`,
-      );
-    ref = ref.slice(prefix.length);
-    if (prefix === 'ostree-remote-image:') ref = ref.slice(ref.indexOf(':docker://') + ':docker://'.length);
-    if (prefix === 'ostree-remote-registry:') ref = ref.slice(ref.indexOf(':') + 1);
+    const value = line.slice('container-image-reference='.length).trim();
+    const ref = registryReferenceOf(value);
+    if (ref === null)
+      throw rootsError(originFile, `container-image-reference has an unknown form: ${value.slice(0, 100)}`);
+    // A host image from another transport (oci:, containers-storage:, dir:) is not in a registry and cannot
+    // be in this store: it roots nothing here, and must not stop the collection.
+    if (ref === undefined) return undefined;
     try {
       return parseReference(ref).canonical;
     } catch (err) {
@@ -195,6 +197,30 @@ export function readHostImage(originFile: string): string | undefined {
     }
   }
   return undefined; // an ostree-commit deployment (no container image): it has no host image root
+}
+
+/**
+ * The registry reference inside an ostree-rs-ext image reference: a string for a registry image, undefined
+ * for an image from another transport, null for a form we do not know.
+ */
+export function registryReferenceOf(value: string): string | undefined | null {
+  let rest: string;
+  if (value.startsWith('ostree-unverified-registry:'))
+    return value.slice('ostree-unverified-registry:'.length);
+  if (value.startsWith('ostree-remote-registry:')) {
+    rest = value.slice('ostree-remote-registry:'.length); // <remote>:<ref>
+    return rest.slice(rest.indexOf(':') + 1);
+  }
+  if (value.startsWith('ostree-unverified-image:')) rest = value.slice('ostree-unverified-image:'.length);
+  else if (value.startsWith('ostree-image-signed:')) rest = value.slice('ostree-image-signed:'.length);
+  else if (value.startsWith('ostree-remote-image:')) {
+    rest = value.slice('ostree-remote-image:'.length); // <remote>:<transport>:<ref>
+    rest = rest.slice(rest.indexOf(':') + 1);
+  } else rest = value;
+  if (rest.startsWith('docker://')) return rest.slice('docker://'.length);
+  if (/^(registry|docker):/.test(rest)) return rest.slice(rest.indexOf(':') + 1);
+  if (/^(oci|oci-archive|containers-storage|dir|docker-archive|docker-daemon):/.test(rest)) return undefined;
+  return null;
 }
 
 function safeReaddir(dir: string): string[] {

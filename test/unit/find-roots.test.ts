@@ -124,9 +124,37 @@ describe('findGcRoots', () => {
     expect(thrown(() => findGcRoots(tmp.path)).message).toMatch(/not a symbolic link/);
     tmp.remove();
     tmp = makeTempDir('bsd-gc-');
-    addDeployment(tmp.path, { origin: 'oci:/tmp/evil' });
+    addDeployment(tmp.path, { origin: 'frobnicate:/tmp/evil' });
     const err = thrown(() => findGcRoots(tmp.path));
     expect(err.name).toBe('InvalidBoundImage');
-    expect(err.message).toMatch(/\.origin: container-image-reference has an unknown transport/);
+    expect(err.message).toMatch(/\.origin: container-image-reference has an unknown form/);
+  });
+
+  it('counts no root for a host image from a non-registry transport, and goes on', () => {
+    addDeployment(tmp.path, {
+      origin: 'ostree-unverified-image:oci:/var/lib/images/os',
+      quadlets: { 'a.image': imageQuadlet('quay.io/x/y:1') },
+    });
+    addDeployment(tmp.path, { origin: 'ostree-unverified-image:containers-storage:quay.io/os/local:1' });
+    expect(findGcRoots(tmp.path).map((r) => r.image)).toEqual(['quay.io/x/y:1']);
+  });
+
+  it('resolves every component of a link inside the deployment, never on the running system', () => {
+    // usr/share/containers is itself an absolute link to /etc/containers: inside the deployment, that is the
+    // deployment's etc/containers, not the host's.
+    const d = addDeployment(tmp.path, {});
+    mkdirSync(join(d.dir, 'etc/containers/systemd'), { recursive: true });
+    writeFileSync(join(d.dir, 'etc/containers/systemd/db.image'), imageQuadlet('quay.io/rollback/db:1'));
+    mkdirSync(join(d.dir, 'usr/share'), { recursive: true });
+    symlinkSync('/etc/containers', join(d.dir, 'usr/share/containers'));
+    symlinkSync(
+      '/usr/share/containers/systemd/db.image',
+      join(d.dir, 'usr/lib/bootc/bound-images.d/db.image'),
+    );
+    expect(findGcRoots(tmp.path).map((r) => r.image)).toEqual(['quay.io/rollback/db:1']);
+    // A relative link climbing out through an intermediate directory is refused.
+    symlinkSync('../../../../../../..', join(d.dir, 'usr/share/up'));
+    symlinkSync('/usr/share/up/etc/passwd', join(d.dir, 'usr/lib/bootc/bound-images.d/evil.image'));
+    expect(thrown(() => findGcRoots(tmp.path)).message).toMatch(/outside the deployment/);
   });
 });
