@@ -74,6 +74,11 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     return this.byId.get(id);
   }
 
+  /** Jobs waiting behind the running one. */
+  get queuedCount(): number {
+    return this.waiting.length;
+  }
+
   /** True when nothing is queued or running. */
   get idle(): boolean {
     return this.byId.size === 0;
