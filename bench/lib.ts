@@ -2,11 +2,11 @@
 // way the daemon invokes it (private mount namespace, store bind-mounted at the alias, runroot as fd 3).
 
 import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import { callStorage, connectClient } from '../test/helpers/daemon.js';
-import { type Stack, startStack } from '../test/helpers/stack.js';
+import { type Stack, type StackOptions, startStack } from '../test/helpers/stack.js';
 
 export const STORAGE_ALIAS_DIR = '/run/bootc/storage';
 const NAMESPACE_SCRIPT = 'mount --bind -- . "$0" && cd / && exec "$@"';
@@ -24,6 +24,23 @@ export function stats(samples: readonly number[]): Stats {
   const mid = Math.floor(s.length / 2);
   const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
   return { n: s.length, median, min: s[0]!, max: s.at(-1)! };
+}
+
+/** The p-th percentile (0–100) by nearest rank: the smallest sample with at least p % of samples ≤ it. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new Error('no samples');
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/**
+ * A distribution-free ~95 % confidence interval of the median, by order statistics (the k-th smallest and
+ * k-th largest samples, k = ⌊(n − 1.96·√n) / 2⌋); min–max for very small n.
+ */
+export function medianCI(samples: readonly number[]): [number, number] {
+  const s = [...samples].sort((a, b) => a - b);
+  const k = Math.max(0, Math.floor((s.length - 1.96 * Math.sqrt(s.length)) / 2));
+  return [s[k]!, s[s.length - 1 - k]!];
 }
 
 /** Milliseconds with a precision that suits the magnitude. */
@@ -208,9 +225,70 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A process's memory figure from /proc/<pid>/status (VmRSS, VmHWM, …) in KiB. */
+export function procStatusKiB(pid: number, field = 'VmRSS'): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+export function fmtMiB(kib: number): string {
+  return `${(kib / 1024).toFixed(1)} MiB`;
+}
+
+/** One `running podman` debug line of the daemon: the arguments and the log time (ms since the epoch). */
+export interface PodmanRun {
+  time: number;
+  args: string[];
+}
+
+/**
+ * The daemon's `running podman` debug lines (src/storage/store.ts `run()` logs one before every child it starts:
+ * podman, and skopeo via nice for the progress total) in a slice of its output.
+ */
+export function podmanRuns(log: string): PodmanRun[] {
+  const runs: PodmanRun[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('"running podman"')) continue;
+    try {
+      const e = JSON.parse(line) as { time?: number; msg?: string; args?: string[] };
+      if (e.msg === 'running podman') runs.push({ time: e.time ?? 0, args: e.args ?? [] });
+    } catch {
+      // a partial line
+    }
+  }
+  return runs;
+}
+
+/** `image rm`, `image list`, `skopeo inspect`, …: what a podman run did, from its arguments. */
+export function podmanVerb(args: readonly string[]): string {
+  if (args.includes('inspect') && args.some((a) => a.endsWith('skopeo'))) return 'skopeo inspect';
+  const i = args.indexOf('image');
+  return i === -1 ? args.filter((a) => !a.startsWith('-')).join(' ') : `image ${args[i + 1] ?? ''}`;
+}
+
+/**
+ * Waits (up to timeoutMs) until the daemon's output from offset `from` holds `needle` at least `count` times: the
+ * daemon logs a job's end as it replies, so its stdout can trail the reply by a moment.
+ */
+export async function waitForLog(
+  daemon: { output(): string },
+  needle: string,
+  from: number,
+  count = 1,
+  timeoutMs = 2000,
+): Promise<boolean> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    if (daemon.output().slice(from).split(needle).length - 1 >= count) return true;
+    if (nowMs() > deadline) return false;
+    await sleep(10);
+  }
+}
+
 /** Starts the stack, runs the benchmark, and always stops the stack (also on SIGINT/SIGTERM). */
-export async function withStack(fn: (stack: Stack) => Promise<void>): Promise<void> {
-  const stack = await startStack();
+export async function withStack(fn: (stack: Stack) => Promise<void>, opts: StackOptions = {}): Promise<void> {
+  const stack = await startStack(opts);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

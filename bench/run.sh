@@ -5,7 +5,8 @@
 # to docs/benchmarks.md; `bash bench/run.sh reads pull` runs just those and only prints.
 # The speed targets live here, never as timed assertions in the tests.
 # Knobs (environment): BENCH_READS_N_CLIENT, BENCH_READS_N_BUSCTL, BENCH_READS_N_RAW, BENCH_PULL_REPS_SMALL,
-# BENCH_PULL_REPS_LARGE, BENCH_CONCURRENT_CLIENTS, BENCH_CONCURRENT_REPS, BENCH_CONCURRENT_RAW_REPS.
+# BENCH_PULL_REPS_LARGE, BENCH_CONCURRENT_CLIENTS, BENCH_CONCURRENT_REPS, BENCH_CONCURRENT_RAW_REPS, BENCH_QUEUE_N,
+# BENCH_QUEUE_REPS, BENCH_PRUNE_N, BENCH_RDP_RATE, BENCH_RDP_N_IDLE, BENCH_MEMORY_CALLS, BENCH_MEMORY_COLD_REPS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-ALL=(reads pull concurrent)
+ALL=(reads pull concurrent queue prune reads-during-pull memory)
 if [ $# -gt 0 ]; then
   BENCHES=("$@")
   WRITE_DOC=0
