@@ -320,3 +320,14 @@ export function main(fn: () => Promise<void>): void {
     },
   );
 }
+
+/** The daemon's two pull modes that benchmarks compare against raw podman. */
+export interface DaemonMode {
+  label: string;
+  args: string[];
+}
+
+export const DAEMON_MODES: DaemonMode[] = [
+  { label: 'default (progress totals on)', args: [] },
+  { label: '`--no-progress-totals`', args: ['--no-progress-totals'] },
+];

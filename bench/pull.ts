@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import {
   call,
   fmtStats,
+  DAEMON_MODES as MODES,
+  type DaemonMode as Mode,
   main,
   medianCI,
   note,
@@ -39,16 +41,6 @@ interface Case {
 const CASES: Case[] = [
   { label: '~1 MB', bytes: 1 * MiB, reps: Number(process.env.BENCH_PULL_REPS_SMALL ?? 15) },
   { label: '~200 MB', bytes: 200 * MiB, reps: Number(process.env.BENCH_PULL_REPS_LARGE ?? 15) },
-];
-
-interface Mode {
-  label: string;
-  args: string[];
-}
-
-const MODES: Mode[] = [
-  { label: 'default (progress totals on)', args: [] },
-  { label: '`--no-progress-totals`', args: ['--no-progress-totals'] },
 ];
 
 interface Result {

@@ -10,6 +10,8 @@ import {
   fmtMs,
   fmtRatio,
   fmtStats,
+  DAEMON_MODES as MODES,
+  type DaemonMode as Mode,
   main,
   note,
   nowMs,
@@ -28,16 +30,6 @@ const N = Number(process.env.BENCH_QUEUE_N ?? 50);
 const REPS = Number(process.env.BENCH_QUEUE_REPS ?? 3);
 const IMAGE_BYTES = 256 * KiB;
 const REPO = 'bench/queue';
-
-interface Mode {
-  label: string;
-  args: string[];
-}
-
-const MODES: Mode[] = [
-  { label: 'default (progress totals on)', args: [] },
-  { label: '`--no-progress-totals`', args: ['--no-progress-totals'] },
-];
 
 interface Result {
   mode: Mode;
