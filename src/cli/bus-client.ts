@@ -112,6 +112,9 @@ export interface JobProperties {
   progress: number;
   bytesDone: number;
   bytesTotal: number;
+  /** Layers started, and in all (0 when not known; absent from daemons before these properties). */
+  layersDone?: number;
+  layersTotal?: number;
   owner: number;
 }
 
@@ -144,6 +147,12 @@ export function applyJobProperties(
         break;
       case 'BytesTotal':
         into.bytesTotal = num(v);
+        break;
+      case 'LayersDone':
+        into.layersDone = num(v);
+        break;
+      case 'LayersTotal':
+        into.layersTotal = num(v);
         break;
       case 'Owner':
         into.owner = num(v);

@@ -11,6 +11,8 @@ export interface ProgressSnapshot {
   progress: number;
   bytesDone: number;
   bytesTotal: number;
+  layersDone?: number;
+  layersTotal?: number;
 }
 
 export interface ProgressView {
@@ -31,7 +33,8 @@ const HIDE_CURSOR = '\x1b[?25l';
 const SHOW_CURSOR = '\x1b[?25h';
 const CLEAR_LINE = '\r\x1b[2K';
 /** Width reserved after the bar: "45%  999.9 MB/999.9 MB  999.9 kB/s  ETA 59m59s". */
-const RIGHT_WIDTH = 46;
+// Room for "100%  123.4 MB/456.7 MB  layer 12/12  123.4 MB/s  ETA 1h2m" so the bar never jumps.
+const RIGHT_WIDTH = 60;
 const MIN_BAR = 12;
 const MAX_BAR = 50;
 
@@ -62,6 +65,10 @@ function describeAmount(s: ProgressSnapshot, rate: number | undefined): string[]
   if (s.progress >= 0) parts.push(formatPercent(s.progress));
   if (s.bytesTotal > 0) parts.push(`${formatBytes(s.bytesDone)}/${formatBytes(s.bytesTotal)}`);
   else if (s.bytesDone > 0) parts.push(formatBytes(s.bytesDone));
+  const layersDone = s.layersDone ?? 0;
+  const layersTotal = s.layersTotal ?? 0;
+  if (layersTotal > 0) parts.push(`layer ${Math.min(Math.max(layersDone, 1), layersTotal)}/${layersTotal}`);
+  else if (layersDone > 0) parts.push(`layer ${layersDone}`);
   if (rate !== undefined && s.state === 'running' && s.bytesDone > 0) {
     parts.push(formatRate(rate));
     if (s.bytesTotal > s.bytesDone && rate > 0)

@@ -109,7 +109,7 @@ export class StorageService {
             : layersTotal > 0
               ? Math.min(0.99, layersStarted / (layersTotal + 1))
               : -1;
-        ctx.report({ bytesDone, bytesTotal, progress });
+        ctx.report({ bytesDone, bytesTotal, progress, layersDone: layersStarted, layersTotal });
       };
       // Stall watchdog: cancel podman when nothing moved for stallTimeoutMs, and say so.
       const stall = new AbortController();
@@ -168,6 +168,7 @@ export class StorageService {
         if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
         settled = true;
         if (result.fetched && bytesTotal > 0) ctx.report({ bytesDone: bytesTotal, bytesTotal });
+        if (result.fetched && layersTotal > 0) ctx.report({ layersDone: layersTotal });
         return result;
       } finally {
         settled = true;

@@ -19,6 +19,9 @@ export interface JobSnapshot {
   progress: number;
   bytesDone: number;
   bytesTotal: number;
+  /** Layers podman has started copying, and the layers the image has (0 when not known). */
+  layersDone: number;
+  layersTotal: number;
   /** uid of the caller that created the job. */
   owner: number;
 }
@@ -26,7 +29,11 @@ export interface JobSnapshot {
 export interface JobContext {
   signal: AbortSignal;
   /** Updates progress fields; emits `changed` with the names that changed. */
-  report(update: Partial<Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal'>>): void;
+  report(
+    update: Partial<
+      Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
+    >,
+  ): void;
 }
 
 export type JobWork<T> = (ctx: JobContext) => Promise<T>;
@@ -43,6 +50,8 @@ export class Job<T = unknown> extends EventEmitter {
   progress = -1;
   bytesDone = 0;
   bytesTotal = 0;
+  layersDone = 0;
+  layersTotal = 0;
   error: StorageError | undefined;
   readonly result: Promise<T>;
   private readonly abort = new AbortController();
@@ -81,6 +90,8 @@ export class Job<T = unknown> extends EventEmitter {
       progress: this.progress,
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
+      layersDone: this.layersDone,
+      layersTotal: this.layersTotal,
       owner: this.owner,
     };
   }
@@ -126,7 +137,11 @@ export class Job<T = unknown> extends EventEmitter {
     this.emit('finished', result);
   }
 
-  private set(update: Partial<Pick<JobSnapshot, 'state' | 'progress' | 'bytesDone' | 'bytesTotal'>>) {
+  private set(
+    update: Partial<
+      Pick<JobSnapshot, 'state' | 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
+    >,
+  ) {
     const changed: string[] = [];
     for (const [k, v] of Object.entries(update) as [keyof typeof update, never][]) {
       if (v === undefined || this[k] === v) continue;

@@ -401,16 +401,16 @@ describe('pull progress', () => {
         .filter((f) => f.trim() !== '');
       const bars = frames.filter((f) => /\[[=> ]+\] \d+%/.test(f));
       expect(bars.length, stdout).toBeGreaterThan(3);
-      // A frame in the middle of the transfer: bar, percentage, bytes done/total and a rate.
+      // A frame in the middle of the transfer: bar, percentage, bytes done/total, layers and a rate.
       const middle = bars.find((f) =>
-        /\[=+>? +\] (\d|[1-8]\d)% +\d+(\.\d)? (kB|MB)\/2\.\d MB +\d+(\.\d)? (B|kB|MB)\/s/.test(f),
+        /\[=+>? +\] (\d|[1-8]\d)% +\d+(\.\d)? (kB|MB)\/2\.\d MB +layer 1\/1 +\d+(\.\d)? (B|kB|MB)\/s/.test(f),
       );
       expect(middle, bars.join('\n')).toBeDefined();
       // The title comes first, on its own line; every bar frame has the same width.
       expect(stdout.startsWith(`Pulling ${slowTty}\r\n`)).toBe(true);
       expect(new Set(bars.map((f) => f.indexOf(']'))).size).toBe(1);
       // The last frame is the full bar, then the result.
-      expect(bars.at(-1)).toMatch(/\[=+\] 100% +2\.\d MB\/2\.\d MB/);
+      expect(bars.at(-1)).toMatch(/\[=+\] 100% +2\.\d MB\/2\.\d MB +layer 1\/1/);
       expect(stdout).toContain(`Fetched ${slowTty}`);
       // The cursor is hidden while drawing and shown again at the end.
       expect(stdout).toContain('\x1b[?25l');
@@ -437,7 +437,7 @@ describe('pull progress', () => {
       expect(lines).toContain(lines.find((l) => /^pull: running \(job \d+\)$/.test(l)));
       const amounts = lines.filter((l) => /^pull: \d+% \d+(\.\d)? (kB|MB)\/2\.\d MB/.test(l));
       expect(amounts.length, run.stderr).toBeGreaterThanOrEqual(2);
-      expect(amounts.at(-1)).toMatch(/^pull: 100% (2\.\d MB)\/\1$/);
+      expect(amounts.at(-1)).toMatch(/^pull: 100% (2\.\d MB)\/\1 layer 1\/1$/);
       expect(lines.length).toBeLessThanOrEqual(Math.ceil(seconds * 2) + 4);
     } finally {
       s.proxy.setRate(FAST_RATE);

@@ -82,6 +82,9 @@ describe('methods, signals and properties', () => {
     expect(final.Progress).toBe(1);
     expect(Number(final.BytesTotal)).toBeGreaterThan(256 * 1024);
     expect(final.BytesDone).toBe(final.BytesTotal);
+    // FROM scratch + one COPY: one layer, started and known from the manifest.
+    expect(final.LayersTotal).toBe(1);
+    expect(final.LayersDone).toBe(1);
   });
 
   it('answers properties and introspection', async () => {

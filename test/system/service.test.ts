@@ -179,6 +179,9 @@ describe('bootc-storaged under systemd', () => {
 
     const [images] = await call(c, 'List');
     expect(images).toEqual([]);
+    // The daemon answers as soon as it owns the bus name (what D-Bus activation waits for); systemd learns
+    // READY=1 a few milliseconds later, from systemd-notify.
+    await waitForState(UNIT, 'active', 10_000);
     const again = await c.show(UNIT, 'ActiveState', 'InvocationID', 'MainPID');
     expect(again.ActiveState).toBe('active');
     expect(again.InvocationID).not.toBe(before.InvocationID);

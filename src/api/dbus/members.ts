@@ -72,6 +72,8 @@ export const JOB_PROPERTIES: Readonly<Record<string, PropertyDef>> = {
   Progress: { type: 'd', emits: 'true' },
   BytesDone: { type: 't', emits: 'true' },
   BytesTotal: { type: 't', emits: 'true' },
+  LayersDone: { type: 'u', emits: 'true' },
+  LayersTotal: { type: 'u', emits: 'true' },
   Owner: { type: 'u', emits: 'true' },
 };
 

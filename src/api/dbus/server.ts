@@ -40,6 +40,8 @@ const READ_AUTH_CACHE_MAX = 4096;
 const PROGRESS_THROTTLE_MS = 100;
 
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
+/** Job fields published as PropertiesChanged while a job runs (throttled). */
+const PROGRESS_FIELDS = ['progress', 'bytesDone', 'bytesTotal', 'layersDone', 'layersTotal'];
 const INTROSPECT_IFACE = 'org.freedesktop.DBus.Introspectable';
 const PEER_IFACE = 'org.freedesktop.DBus.Peer';
 
@@ -345,7 +347,7 @@ export class DBusServer {
         job.id,
         setTimeout(() => {
           this.jobThrottle.delete(job.id);
-          this.emitJobProps(job, ['progress', 'bytesDone', 'bytesTotal']);
+          this.emitJobProps(job, PROGRESS_FIELDS);
         }, PROGRESS_THROTTLE_MS),
       );
     });
@@ -355,7 +357,7 @@ export class DBusServer {
     const pending = this.jobThrottle.get(job.id);
     if (pending) clearTimeout(pending);
     this.jobThrottle.delete(job.id);
-    this.emitJobProps(job, ['state', 'progress', 'bytesDone', 'bytesTotal']);
+    this.emitJobProps(job, ['state', ...PROGRESS_FIELDS]);
     this.signal(STORAGE_PATH, STORAGE_IFACE, 'JobRemoved', 'uos', [job.id, jobPath(job.id), result]);
   }
 
@@ -397,6 +399,8 @@ function jobProps(job: Job): Record<string, unknown> {
     Progress: job.progress,
     BytesDone: BigInt(Math.max(0, Math.trunc(job.bytesDone))),
     BytesTotal: BigInt(Math.max(0, Math.trunc(job.bytesTotal))),
+    LayersDone: job.layersDone,
+    LayersTotal: job.layersTotal,
     Owner: job.owner,
   };
 }

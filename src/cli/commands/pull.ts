@@ -47,6 +47,8 @@ export async function runPull(ctx: CommandContext, image: string, opts: PullOpti
           progress: job.progress,
           bytesDone: job.bytesDone,
           bytesTotal: job.bytesTotal,
+          layersDone: job.layersDone ?? 0,
+          layersTotal: job.layersTotal ?? 0,
         }),
     });
   } catch (err) {
