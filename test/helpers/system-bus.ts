@@ -40,41 +40,43 @@ export async function startSystemBus(dir: string): Promise<SystemBus> {
   const config = join(dir, 'bus.conf');
   writeFileSync(config, busConfig(socket));
   const children: ChildProcess[] = [];
-  const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--nopidfile'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(daemon);
-  await waitFor(() => existsSync(socket), 'dbus-daemon socket', 10_000, 20);
-  chmodSync(socket, 0o777);
-  const address = `unix:path=${socket}`;
-  installPolkitPolicy();
-  const polkitd = spawn('/usr/lib/polkit-1/polkitd', ['--no-debug'], {
-    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  children.push(polkitd);
-  await waitFor(
-    async () => {
-      const out = await capture('busctl', ['--address', address, 'list', '--no-pager', '--no-legend']);
-      return out.includes('org.freedesktop.PolicyKit1');
-    },
-    'polkitd on the private bus',
-    15_000,
-    100,
-  );
-  return {
-    address,
-    socket,
-    stop: async () => {
-      for (const c of children.reverse()) {
-        if (c.exitCode !== null || c.signalCode !== null) continue;
-        await new Promise((r) => {
-          c.once('close', r);
-          c.kill('SIGTERM');
-        });
-      }
-    },
+  const stop = async () => {
+    for (const c of [...children].reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      await new Promise((r) => {
+        c.once('close', r);
+        c.kill('SIGTERM');
+      });
+    }
   };
+  const address = `unix:path=${socket}`;
+  try {
+    const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--nopidfile'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(daemon);
+    await waitFor(() => existsSync(socket), 'dbus-daemon socket', 10_000, 20);
+    chmodSync(socket, 0o777);
+    installPolkitPolicy();
+    const polkitd = spawn('/usr/lib/polkit-1/polkitd', ['--no-debug'], {
+      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: address },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    children.push(polkitd);
+    await waitFor(
+      async () => {
+        const out = await capture('busctl', ['--address', address, 'list', '--no-pager', '--no-legend']);
+        return out.includes('org.freedesktop.PolicyKit1');
+      },
+      'polkitd on the private bus',
+      15_000,
+      100,
+    );
+  } catch (err) {
+    await stop(); // a failed start must not leave a bus or polkitd running
+    throw err;
+  }
+  return { address, socket, stop };
 }
 
 /** Runs a command and returns stdout (also on failure). */
