@@ -246,6 +246,31 @@ export interface PodmanRun {
  * The daemon's `running podman` debug lines (src/storage/store.ts `run()` logs one before every child it starts:
  * podman, and skopeo via nice for the progress total) in a slice of its output.
  */
+/** One pino line of the daemon's log (only the fields the benchmarks read). */
+export interface LogEntry {
+  time?: number;
+  msg?: string;
+  args?: string[];
+}
+
+/** The daemon's log as entries; lines that are not JSON (a partial last line) are skipped. */
+export function parseLog(log: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of log.split('\n')) {
+    try {
+      entries.push(JSON.parse(line) as LogEntry);
+    } catch {
+      // a partial or empty line
+    }
+  }
+  return entries;
+}
+
+/** The time of the first log entry with this message, if any. */
+export function logTime(log: string, msg: string): number | undefined {
+  return parseLog(log).find((e) => e.msg === msg)?.time;
+}
+
 export function podmanRuns(log: string): PodmanRun[] {
   const runs: PodmanRun[] = [];
   for (const line of log.split('\n')) {

@@ -8,6 +8,7 @@ import {
   fmtMiB,
   fmtMs,
   fmtStats,
+  logTime,
   main,
   note,
   nowMs,
@@ -130,18 +131,8 @@ main(() =>
         }
         toReply.push(nowMs() - c0);
         firstRss.push(procStatusKiB(d.proc.pid!, 'VmRSS'));
-        const serving = d
-          .output()
-          .split('\n')
-          .map((l) => {
-            try {
-              return JSON.parse(l) as { time?: number; msg?: string };
-            } catch {
-              return {};
-            }
-          })
-          .find((e) => e.msg === 'serving');
-        if (serving?.time !== undefined) toServing.push(serving.time - wall0);
+        const servingAt = logTime(d.output(), 'serving');
+        if (servingAt !== undefined) toServing.push(servingAt - wall0);
       } finally {
         await d.stop();
       }

@@ -11,6 +11,7 @@ import {
   fmtMs,
   fmtRatio,
   fmtStats,
+  logTime,
   main,
   note,
   nowMs,
@@ -127,16 +128,7 @@ main(() =>
       await waitForLog(s.daemon, '"msg":"job finished"', logFrom);
       const log = s.daemon.output().slice(logFrom);
       runs = podmanRuns(log);
-      jobEndAt = log
-        .split('\n')
-        .map((l) => {
-          try {
-            return JSON.parse(l) as { time?: number; msg?: string };
-          } catch {
-            return {};
-          }
-        })
-        .find((e) => e.msg === 'job finished')?.time;
+      jobEndAt = logTime(log, 'job finished');
       removedCount = (r.value[0] as string[]).length;
       if (removedCount !== N) throw new Error(`Prune removed ${removedCount} images, expected ${N}`);
       const afterDaemon = await count();
