@@ -2,7 +2,7 @@
 // real podman and a registry (directly, and through a throttling proxy for pulls that last a few seconds).
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,11 +50,22 @@ let slowTty: string;
 let slowPlain: string;
 let slowCancel: string;
 
+/**
+ * The bundle as another user may run it: a copy in the stack's directory, which is traversable by everyone
+ * (the checkout itself may sit in a 0700 directory, as a `mktemp -d` clone does).
+ */
+function cliFor(uid: number | undefined): string {
+  if (uid === undefined) return CLI;
+  const copy = join(s.dir, 'bootc-storagectl.cjs');
+  if (!existsSync(copy)) copyFileSync(CLI, copy);
+  return copy;
+}
+
 function startCli(args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): CliProcess {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  const proc = spawn(process.execPath, [cliFor(opts.uid), ...args], {
     env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
   });
   let out = '';
   let err = '';
