@@ -20,6 +20,10 @@ PACKAGES=(
   systemd-container      # systemd-nspawn: the booted-systemd test tier (test/system)
   debootstrap            # builds that tier's cached Debian rootfs
   rpm                    # rpmbuild, to check packaging/bootc-storaged.spec (packaging/build-rpm.sh)
+  ostree                 # real ostree sysroots and deployments for the GC, lock and label tests
+  selinux-utils          # matchpathcon: SELinux file contexts from a deployment's policy, no loaded policy needed
+  attr                   # setfattr/getfattr: security.selinux labels, and the tests that read them back
+  python3                # the tests hold the sysroot lock the way libostree does (fcntl F_OFD_SETLKW)
 )
 
 missing=()

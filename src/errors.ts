@@ -15,6 +15,12 @@ export const ERROR_CATALOGUE = {
   TimedOut: 'A podman call exceeded its time limit and was killed.',
   Busy: 'The job queue is full; try again later.',
   StorageFailure: 'The store could not be created, opened, read or changed.',
+  StoreUnavailable:
+    'The store cannot be created or opened (a file where a directory should be, no podman, …); the message names the path and the cause, and the next write tries again.',
+  ReadOnlyFilesystem:
+    "The file system holding the store is itself read-only (not just the sysroot's mount), so nothing can be written.",
+  SysrootLocked:
+    'Another process (bootc, ostree, rpm-ostree) held the ostree sysroot lock for longer than the wait allows; nothing was removed.',
   NoRoots: 'A prune was asked with no roots, which would remove every image; refused.',
   InvalidBoundImage:
     'A deployment file naming a garbage-collection root (bound image, origin) cannot be understood.',

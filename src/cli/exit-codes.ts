@@ -33,6 +33,9 @@ const BY_ERROR_NAME: Readonly<Record<string, ExitCode>> = {
   [`${STORAGE_ERROR}Busy`]: EXIT.BUSY,
   [`${STORAGE_ERROR}PullFailed`]: EXIT.PULL_OR_STORAGE_FAILED,
   [`${STORAGE_ERROR}StorageFailure`]: EXIT.PULL_OR_STORAGE_FAILED,
+  [`${STORAGE_ERROR}StoreUnavailable`]: EXIT.PULL_OR_STORAGE_FAILED,
+  [`${STORAGE_ERROR}ReadOnlyFilesystem`]: EXIT.PULL_OR_STORAGE_FAILED,
+  [`${STORAGE_ERROR}SysrootLocked`]: EXIT.BUSY,
   [`${STORAGE_ERROR}Canceled`]: EXIT.CANCELED_ELSEWHERE,
 };
 
@@ -52,7 +55,7 @@ export const EXIT_STATUS_HELP = `Exit status:
   4    invalid input (malformed image reference, invalid argument, nothing to keep:
        no roots or no deployments, a bound image that cannot be understood)
   5    not found (no such image or job)
-  6    busy (the daemon's job queue is full; try again later)
+  6    busy (the job queue is full, or bootc held the sysroot lock; try again later)
   7    the pull or the store failed
   8    the job was canceled by someone else (cancel, another client)
   130  interrupted by Ctrl-C (SIGINT); a running job of this command was canceled`;

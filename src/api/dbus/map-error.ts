@@ -13,6 +13,9 @@ export const WIRE_ERROR_NAMES: readonly ErrorName[] = [
   'Busy',
   'Canceled',
   'StorageFailure',
+  'StoreUnavailable',
+  'ReadOnlyFilesystem',
+  'SysrootLocked',
   'NoRoots',
   'InvalidBoundImage',
 ];

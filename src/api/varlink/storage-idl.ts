@@ -240,6 +240,27 @@ error StorageFailure (
   message: string
 )
 
+# The store cannot be created or opened: the message names the path and the cause (a file where a directory
+# should be, podman missing, …). Every method answers so at once; the next write tries again.
+error StoreUnavailable (
+  # Human-readable detail.
+  message: string
+)
+
+# The file system holding the store is itself read-only (not only the /sysroot mount, which the daemon makes
+# writable in its own mount namespace), so the store cannot be created or changed.
+error ReadOnlyFilesystem (
+  # Human-readable detail.
+  message: string
+)
+
+# GarbageCollect waited for the ostree sysroot lock (held by bootc, ostree or rpm-ostree while they deploy)
+# longer than allowed; nothing was removed.
+error SysrootLocked (
+  # Human-readable detail.
+  message: string
+)
+
 # A prune was asked with no roots, or a garbage collection found no ostree deployments; either would remove
 # every image, so it is refused.
 error NoRoots (
