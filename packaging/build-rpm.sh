@@ -2,7 +2,7 @@
 # Builds the RPM from the current source tree: a tarball of the tree (tracked and new files, not ignored ones)
 # plus the freshly bundled daemon in dist/bundle, then `rpmbuild -bb` with packaging/bootc-storaged.spec.
 # Works with Debian's rpm package (apt-get install rpm); --nodeps because Debian's rpm database knows none of
-# the BuildRequires. Output: .cache/rpmbuild/RPMS/noarch/bootc-storaged-*.rpm, listed with its scriptlets.
+# the BuildRequires. Output: .cache/rpmbuild/RPMS/<arch>/bootc-storaged-*.rpm, listed with its scriptlets.
 #
 #   packaging/build-rpm.sh
 set -euo pipefail
@@ -41,7 +41,7 @@ cp packaging/$name.spec "$top/SPECS/"
 
 rpmbuild -bb --nodeps --define "_topdir $top" "$top/SPECS/$name.spec"
 
-rpm_file=$(ls "$top"/RPMS/noarch/$name-"$version"-*.noarch.rpm)
+rpm_file=$(ls "$top"/RPMS/*/$name-"$version"-*.rpm)
 echo
 echo "build-rpm: built $rpm_file"
 rpm -qip "$rpm_file" | sed -n '1,12p'
