@@ -1,17 +1,27 @@
-// GarbageCollect through the daemon: roots from fake ostree deployments in the sandbox sysroot, real podman.
+// GarbageCollect through the daemon: roots from real ostree deployments (ostree admin deploy) in the sandbox
+// sysroot, which is an ostree sysroot before the daemon first sees it; real podman.
 
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callStorage, errorName } from '../helpers/daemon.js';
-import { addDeployment, containerQuadlet, imageQuadlet } from '../helpers/deployments.js';
+import {
+  containerQuadlet,
+  createSysroot,
+  deploy,
+  imageQuadlet,
+  makeMutable,
+  status,
+  undeploy,
+} from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack();
+  s = await startStack({ beforeDaemon: (sandbox) => void createSysroot(sandbox.sysroot) });
 });
-afterAll(() => s?.stop());
+afterAll(async () => {
+  if (s) makeMutable(s.sandbox.sysroot); // ostree makes deployment directories immutable
+  await s?.stop();
+});
 
 const ids = async () =>
   ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].map(([id]) => id).sort();
@@ -42,38 +52,42 @@ describe('GarbageCollect', () => {
       await callStorage(s.client, 'Pull', 'ss', [r, 'missing']);
     }
     const lonely = (await ids()).filter((x) => !Object.values(id).includes(x));
-    addDeployment(s.sandbox.sysroot, {
-      serial: 0,
+    // ostree puts the newest deployment first: deployed second, the booted-style one becomes the default and
+    // the first one its rollback.
+    const sysroot = s.sandbox.sysroot;
+    const rollback = deploy(sysroot, { quadlets: { 'db.image': imageQuadlet(refs.rollbackDb) } });
+    const booted = deploy(sysroot, {
       quadlets: { 'db.image': imageQuadlet(refs.bootedDb), 'web.container': containerQuadlet(`${h}/gc/web`) },
       origin: `ostree-unverified-registry:${refs.hostOs}`,
     });
-    const rollback = addDeployment(s.sandbox.sysroot, {
-      serial: 1,
-      quadlets: { 'db.image': imageQuadlet(refs.rollbackDb) },
-    });
+    expect(status(sysroot).map((d) => d.dir)).toEqual([booted.dir, rollback.dir]);
     const before = await ids();
     const [wouldRemove] = (await callStorage(s.client, 'GarbageCollect', 'b', [true])) as [string[]];
     expect(wouldRemove.sort()).toEqual([id.stale!, ...lonely].sort());
     expect(await ids()).toEqual(before);
 
-    // A broken quadlet in any deployment aborts the whole collection, naming the file.
-    const bad = join(rollback.dir, 'usr/share/containers/systemd/db.image');
-    writeFileSync(bad, '[Image]\nImage=quay.io/x/y:%H\n');
+    // A broken quadlet in any deployment aborts the whole collection, naming the file: here a third
+    // deployment (all kept) whose db.image uses a specifier; undeploying it lets the collection run.
+    const broken = deploy(sysroot, {
+      retain: true,
+      quadlets: { 'db.image': '[Image]\nImage=quay.io/x/y:%H\n' },
+    });
     const err = await callStorage(s.client, 'GarbageCollect', 'b', [false]).then(
       () => undefined,
       (e: { type: string; text: string }) => e,
     );
     expect(err?.type).toBe('org.bootc.Storage.Error.InvalidBoundImage');
     expect(err?.text).toContain('db.image');
+    expect(err?.text).toContain(broken.dir);
     expect(await ids()).toEqual(before);
-    writeFileSync(bad, imageQuadlet(refs.rollbackDb));
+    undeploy(sysroot, broken.dir);
 
     const [removed] = (await callStorage(s.client, 'GarbageCollect', 'b', [false])) as [string[]];
     expect(removed.sort()).toEqual([id.stale!, ...lonely].sort());
     expect(await ids()).toEqual([id.bootedDb!, id.rollbackDb!, id.web!, id.hostOs!].sort());
 
     // Once the rollback deployment is gone, its image is garbage too.
-    rmSync(rollback.dir, { recursive: true });
+    undeploy(sysroot, rollback.dir);
     const [second] = (await callStorage(s.client, 'GarbageCollect', 'b', [false])) as [string[]];
     expect(second).toEqual([id.rollbackDb]);
   });

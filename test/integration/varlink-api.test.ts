@@ -13,7 +13,7 @@ import { VarlinkCallError, VarlinkClient, type VarlinkReply } from '../../src/ap
 import type { VarlinkParams } from '../../src/api/varlink/protocol.js';
 import { VERSION } from '../../src/version.js';
 import { DAEMON_BUNDLE } from '../helpers/daemon.js';
-import { addDeployment } from '../helpers/deployments.js';
+import { createSysroot, deploy, makeMutable } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { REPO } from '../helpers/system-bus.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -34,12 +34,16 @@ let refId: string;
 const clients: VarlinkClient[] = [];
 
 beforeAll(async () => {
-  s = await startStack({ daemonArgs: ['--varlink-socket', SOCKET] });
+  s = await startStack({
+    daemonArgs: ['--varlink-socket', SOCKET],
+    beforeDaemon: (sandbox) => void createSysroot(sandbox.sysroot), // an ostree sysroot, as on a host
+  });
   ref = `${s.registry.host}/vl/hello:v1`;
   refId = await s.builder.buildAndPush(ref, { bytes: 256 * 1024 });
 });
 afterAll(async () => {
   for (const c of clients) c.close();
+  if (s) makeMutable(s.sandbox.sysroot); // ostree makes deployment directories immutable
   await s?.stop();
   dir.remove();
 });
@@ -144,7 +148,7 @@ describe('every method', () => {
   it('collects garbage from the deployments (dry run first)', async () => {
     const c = await client();
     expect(await errorName(c.call(`${S}.GarbageCollect`, { dryRun: true }))).toBe(`${S}.NoRoots`);
-    addDeployment(s.sandbox.sysroot, { origin: `ostree-unverified-registry:${ref}` });
+    deploy(s.sandbox.sysroot, { origin: `ostree-unverified-registry:${ref}` });
     const junk = `${s.registry.host}/vl/junk:v1`;
     const junkId = await s.builder.buildAndPush(junk);
     await c.call(`${S}.Pull`, { image: junk, policy: 'always' });

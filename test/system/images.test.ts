@@ -5,8 +5,8 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDeployment, imageQuadlet } from '../helpers/deployments.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
+import { createSysroot, deploy, imageQuadlet, makeMutable } from '../helpers/ostree-sysroot.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { bootContainer, busctlCall, type Container, call } from './lib/container.js';
@@ -34,6 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (c) makeMutable(c.sysroot); // in case a deployment kept ostree's immutable attribute
   await c?.stop();
   await registry?.stop();
   tmp.remove();
@@ -124,12 +125,15 @@ describe('images through the installed service', () => {
     expect(await gcJournal()).toEqual({ skipped: 1, replies: [], finished: 0 });
     expect(await ids()).toEqual(before);
 
-    // One deployment, laid out as bootc does: a bound image through usr/lib/bootc/bound-images.d/app.image →
-    // a quadlet inside the deployment root, and the host image in the deployment's .origin file.
-    addDeployment(c.sysroot, {
-      serial: 0,
+    // Now it becomes one: the host side of /sysroot is made an ostree sysroot (`ostree admin init-fs` leaves
+    // the existing store alone) and gets one real deployment, as bootc lays it out: a bound image through
+    // usr/lib/bootc/bound-images.d/app.image → a quadlet inside the deployment root, and the host image in the
+    // deployment's .origin file. Mutable, so that run.sh can delete the run directory of a killed test.
+    createSysroot(c.sysroot);
+    deploy(c.sysroot, {
       quadlets: { 'app.image': imageQuadlet(bound) },
       origin: `ostree-unverified-registry:${hostImage}`,
+      mutable: true,
     });
     const started = Date.now();
     await c.run(['systemctl', 'start', 'bootc-storaged-gc.service']); // a oneshot: returns when it is done

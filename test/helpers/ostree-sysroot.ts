@@ -1,0 +1,205 @@
+// Test sysroots made by the real ostree tool, laid out as on a bootc host: `ostree admin init-fs`, a stateroot,
+// commits of small trees carrying bound-image quadlets (and optionally an SELinux policy), and
+// `ostree admin deploy`, so deployments, origin files, boot entries and /etc labels are what ostree makes.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { makeTempDir } from './tmp.js';
+
+/** A deployment as ostree made it. */
+export interface OstreeDeployment {
+  /** `<sysroot>/ostree/deploy/<stateroot>/deploy/<checksum>.<serial>` */
+  dir: string;
+  stateroot: string;
+  checksum: string;
+  serial: number;
+}
+
+/** What to put into the committed tree and how to deploy it. */
+export interface DeployOptions {
+  stateroot?: string;
+  /** Branch the tree is committed to; default `test/<stateroot>`. */
+  ref?: string;
+  /** name → quadlet text under usr/share/containers/systemd, each linked from usr/lib/bootc/bound-images.d. */
+  quadlets?: Record<string, string>;
+  /** Link quadlets with relative targets instead of absolute ones. */
+  relativeLinks?: boolean;
+  /** Extra files: path inside the tree (e.g. `usr/etc/x`) → content. */
+  files?: Record<string, string>;
+  /** Extra symlinks: path inside the tree → target. */
+  symlinks?: Record<string, string>;
+  /** Host image reference with its ostree transport, e.g. `ostree-unverified-registry:quay.io/x/os:1`. */
+  origin?: string;
+  /** An SELinux policy: its type name and file_contexts text (the rules must cover `/`). */
+  selinux?: { type: string; fileContexts: string };
+  /** `--retain`: keep every earlier deployment (ostree otherwise keeps only the previous default). */
+  retain?: boolean;
+  /**
+   * false: `--no-merge`. Merging /etc from a deployment that has an SELinux policy makes ostree run semodule in
+   * the new deployment through /usr/bin/bwrap, which may not be installed; combine with `retain`.
+   */
+  merge?: boolean;
+  /**
+   * Leave the deployment directory mutable (`OSTREE_SYSROOT_DEBUG=mutable-deployments`); ostree otherwise sets
+   * the immutable attribute on it, as on a host, and only `removeSysroot`/`makeMutable` can delete it then.
+   */
+  mutable?: boolean;
+}
+
+const KERNEL = 'usr/lib/modules/6.1.0/vmlinuz';
+const DEPLOYMENT_DIR = /^[0-9a-f]{64}\.[0-9]+$/;
+const STATUS_LINE = /^[* ] (\S+) ([0-9a-f]{64})\.(\d+)(?: \(\w+\))?$/;
+
+/** Runs ostree; its stderr is in the thrown error so a broken fixture explains itself. */
+function ostree(args: string[], env?: NodeJS.ProcessEnv): string {
+  try {
+    return execFileSync('ostree', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+      env: { ...process.env, ...env },
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`ostree ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** Makes `dir` an ostree sysroot with one stateroot (as `ostree admin init-fs` + `os-init`); returns `dir`. */
+export function createSysroot(dir: string, opts: { stateroot?: string; readonly?: boolean } = {}): string {
+  mkdirSync(dir, { recursive: true });
+  ostree(['admin', 'init-fs', dir]);
+  ostree(['admin', 'os-init', `--sysroot=${dir}`, opts.stateroot ?? 'default']);
+  if (opts.readonly)
+    ostree(['config', `--repo=${join(dir, 'ostree/repo')}`, 'set', 'sysroot.readonly', 'true']);
+  return dir;
+}
+
+/** Commits a tree built from `opts` and deploys it as the new default deployment; returns that deployment. */
+export function deploy(sysroot: string, opts: DeployOptions = {}): OstreeDeployment {
+  const stateroot = opts.stateroot ?? 'default';
+  if (!existsSync(join(sysroot, 'ostree/deploy', stateroot))) {
+    ostree(['admin', 'os-init', `--sysroot=${sysroot}`, stateroot]);
+  }
+  const tmp = makeTempDir('bsd-ostree-tree-');
+  try {
+    const tree = join(tmp.path, 'tree');
+    const put = (rel: string, content: string) => {
+      mkdirSync(dirname(join(tree, rel)), { recursive: true });
+      writeFileSync(join(tree, rel), content);
+    };
+    const link = (rel: string, target: string) => {
+      mkdirSync(dirname(join(tree, rel)), { recursive: true });
+      symlinkSync(target, join(tree, rel));
+    };
+    put(KERNEL, 'not a kernel\n');
+    const osRelease = 'ID=bsd-test\nNAME="bootc-storaged test OS"\nVERSION_ID=1\n';
+    put('usr/lib/os-release', osRelease);
+    put('usr/etc/os-release', osRelease);
+    mkdirSync(join(tree, 'usr/lib/bootc/bound-images.d'), { recursive: true });
+    for (const [name, text] of Object.entries(opts.quadlets ?? {})) {
+      put(`usr/share/containers/systemd/${name}`, text);
+      link(
+        `usr/lib/bootc/bound-images.d/${name}`,
+        opts.relativeLinks
+          ? `../../../share/containers/systemd/${name}`
+          : `/usr/share/containers/systemd/${name}`,
+      );
+    }
+    if (opts.selinux) {
+      const { type, fileContexts } = opts.selinux;
+      put('usr/etc/selinux/config', `SELINUX=enforcing\nSELINUXTYPE=${type}\n`);
+      put(`usr/etc/selinux/${type}/contexts/files/file_contexts`, fileContexts);
+      put(`usr/etc/selinux/${type}/policy/policy.33`, 'not a policy\n'); // ostree checksums policy/
+    }
+    for (const [rel, content] of Object.entries(opts.files ?? {})) put(rel, content);
+    for (const [rel, target] of Object.entries(opts.symlinks ?? {})) link(rel, target);
+
+    const ref = opts.ref ?? `test/${stateroot}`;
+    const checksum = ostree([
+      `--repo=${join(sysroot, 'ostree/repo')}`,
+      'commit',
+      '-b',
+      ref,
+      `--tree=dir=${tree}`,
+      '--owner-uid=0',
+      '--owner-gid=0',
+    ]).trim();
+    const args = ['admin', 'deploy', `--sysroot=${sysroot}`, `--os=${stateroot}`];
+    if (opts.origin !== undefined) {
+      const originFile = join(tmp.path, 'origin');
+      writeFileSync(originFile, `[origin]\ncontainer-image-reference=${opts.origin}\n`);
+      args.push(`--origin-file=${originFile}`);
+    }
+    if (opts.retain) args.push('--retain');
+    if (opts.merge === false) args.push('--no-merge');
+    ostree([...args, ref], opts.mutable ? { OSTREE_SYSROOT_DEBUG: 'mutable-deployments' } : {});
+    // The new deployment is the first of the list; the same commit deployed again gets the next serial.
+    const found = status(sysroot).find((d) => d.checksum === checksum && d.stateroot === stateroot);
+    if (!found || !existsSync(found.dir)) throw new Error(`ostree admin status does not list ${checksum}`);
+    return found;
+  } finally {
+    tmp.remove();
+  }
+}
+
+/** Every deployment in ostree's order (index 0 is the default, as `undeploy` counts). */
+export function status(sysroot: string): OstreeDeployment[] {
+  const out = ostree(['admin', 'status', `--sysroot=${sysroot}`]);
+  const found: OstreeDeployment[] = [];
+  for (const line of out.split('\n')) {
+    const m = STATUS_LINE.exec(line);
+    if (!m) continue;
+    const [, stateroot, checksum, serial] = m as unknown as [string, string, string, string];
+    const dir = join(sysroot, 'ostree/deploy', stateroot, 'deploy', `${checksum}.${serial}`);
+    found.push({ dir, stateroot, checksum, serial: Number(serial) });
+  }
+  return found;
+}
+
+/** `ostree admin undeploy INDEX`, or of the deployment whose directory is given. */
+export function undeploy(sysroot: string, which: number | string): void {
+  const index = typeof which === 'number' ? which : status(sysroot).findIndex((d) => d.dir === which);
+  if (index < 0) throw new Error(`${which} is not a deployment of ${sysroot}`);
+  ostree(['admin', 'undeploy', `--sysroot=${sysroot}`, String(index)]);
+}
+
+/** Clears the immutable attribute ostree puts on deployment directories, so the tree can be removed. */
+export function makeMutable(sysroot: string): void {
+  const deployRoot = join(sysroot, 'ostree/deploy');
+  const dirs: string[] = [];
+  for (const stateroot of existsSync(deployRoot) ? readdirSync(deployRoot) : []) {
+    const base = join(deployRoot, stateroot, 'deploy');
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) if (DEPLOYMENT_DIR.test(name)) dirs.push(join(base, name));
+  }
+  if (dirs.length > 0)
+    execFileSync('chattr', ['-i', '--', ...dirs], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** A temp dir made an ostree sysroot; remove() also deletes its (immutable) deployments. */
+export function makeTempSysroot(
+  prefix = 'bsd-sysroot-',
+  opts: { stateroot?: string; readonly?: boolean } = {},
+): { path: string; remove: () => void } {
+  const tmp = makeTempDir(prefix);
+  const remove = () => {
+    if (existsSync(tmp.path)) makeMutable(tmp.path);
+    tmp.remove();
+  };
+  try {
+    createSysroot(tmp.path, opts);
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { path: tmp.path, remove };
+}
+
+/** A `.image` quadlet naming `image`. */
+export const imageQuadlet = (image: string) => `[Unit]\nDescription=bound\n\n[Image]\nImage=${image}\n`;
+
+/** A `.container` quadlet running `image`. */
+export const containerQuadlet = (image: string) =>
+  `[Unit]\nDescription=app\n\n[Container]\nImage=${image}\nExec=/bin/true\n\n[Install]\nWantedBy=default.target\n`;
