@@ -1,5 +1,7 @@
 // SELinux labelling of the store, once, as if it lived at /var/lib/containers/storage. The step is pluggable so
-// the stamp logic is tested on machines without SELinux; the default only acts when a policy is loaded.
+// the stamp logic is tested on machines without SELinux. The usual relabeler (selinux-label.ts,
+// createDeploymentRelabeler) takes the policy of the booted or default deployment and falls back to
+// relabelWithRestorecon here, which only acts when the host has a loaded policy.
 
 import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, fsyncSync, openSync } from 'node:fs';
