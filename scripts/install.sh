@@ -11,7 +11,9 @@
 # What it installs (with PREFIX=/usr):
 #   /usr/lib/bootc-storaged/bootc-storaged.cjs            the daemon, bundled (node, no node_modules)
 #   /usr/lib/bootc-storaged/bootc-storagectl.cjs          the CLI, when it has been built
-#   /usr/libexec/bootc-storaged                           wrapper: exec node …/bootc-storaged.cjs
+#   /usr/lib/bootc-storaged/node_modules/…                koffi (FFI) for this architecture, beside the bundles:
+#                                                         koffi/…, @koromix/koffi-linux-<arch>/…/koffi.node
+#   /usr/libexec/bootc-storaged                           launcher: node …/bootc-storaged.cjs in its own mount namespace
 #   /usr/bin/bootc-storagectl                             wrapper: exec node …/bootc-storagectl.cjs
 #   /usr/lib/systemd/system/bootc-storaged.service        the daemon (D-Bus-activated)
 #   /usr/lib/systemd/system/bootc-storaged.socket         its Varlink socket (socket activation)
@@ -58,10 +60,11 @@ mandir="$prefix/share/man/man1"
 bashcompdir="$prefix/share/bash-completion/completions"
 
 # One line per installed file: source|destination (below PREFIX)|mode|kind. kind: copy, wrapper (a shell
-# script that runs the named bundle), unit (a copy with /usr paths rewritten for PREFIX).
+# script that runs the named bundle), daemon-wrapper (scripts/daemon-launcher.sh.in for that bundle), unit (a
+# copy with /usr paths rewritten for PREFIX).
 manifest() {
   echo "dist/bundle/bootc-storaged.cjs|$libdir/bootc-storaged.cjs|0644|copy"
-  echo "bootc-storaged.cjs|$libexecdir/bootc-storaged|0755|wrapper"
+  echo "bootc-storaged.cjs|$libexecdir/bootc-storaged|0755|daemon-wrapper"
   echo "dist/bundle/bootc-storagectl.cjs|$libdir/bootc-storagectl.cjs|0644|copy"
   echo "bootc-storagectl.cjs|$bindir/bootc-storagectl|0755|wrapper"
   echo "systemd/bootc-storaged.service|$unitdir/bootc-storaged.service|0644|unit"
@@ -75,6 +78,19 @@ manifest() {
   echo "polkit/org.bootc.storage.policy|$polkitdir/org.bootc.storage.policy|0644|copy"
   echo "docs/bootc-storagectl.1|$mandir/bootc-storagectl.1|0644|copy"
   echo "completions/bootc-storagectl.bash|$bashcompdir/bootc-storagectl|0644|copy"
+  # koffi's runtime, which scripts/bundle.mjs puts beside the bundles (which files depends on the architecture).
+  # Installing lists what the build made; uninstalling lists what is installed in our own directory, so it needs
+  # no build and removes exactly what an earlier install put there.
+  local runtime_root=dist/bundle
+  if [ "$mode" = uninstall ]; then runtime_root="$destdir$libdir"; fi
+  if [ -d "$runtime_root/node_modules" ]; then
+    (cd "$runtime_root" && find node_modules -type f | LC_ALL=C sort) | while IFS= read -r f; do
+      case "$f" in
+      *.node) echo "dist/bundle/$f|$libdir/$f|0755|copy" ;; # a shared object (dlopen), as npm installs it
+      *) echo "dist/bundle/$f|$libdir/$f|0644|copy" ;;
+      esac
+    done
+  fi
 }
 
 if [ "$mode" = uninstall ]; then
@@ -84,7 +100,10 @@ if [ "$mode" = uninstall ]; then
       echo "removed $destdir$dst"
     fi
   done
-  # Our own directory goes when it is empty; shared ones (lib/systemd/system, share/dbus-1/…) stay.
+  # Our own directories go when they are empty; shared ones (lib/systemd/system, share/dbus-1/…) stay.
+  if [ -d "$destdir$libdir/node_modules" ]; then
+    find "$destdir$libdir/node_modules" -depth -type d -empty -delete
+  fi
   rmdir -- "$destdir$libdir" 2>/dev/null || true
   exit 0
 fi
@@ -103,6 +122,13 @@ manifest | while IFS='|' read -r src dst perm kind; do
   wrapper)
     # node from PATH: a distribution's node (≥ 20) or one an administrator put in /usr/local/bin.
     printf '#!/bin/sh\nexec node %s "$@"\n' "$libdir/$src" >"$tmp"
+    ;;
+  daemon-wrapper)
+    # The daemon runs in a mount namespace of its own, as bootc does (unshare -m): only there does it make
+    # the store writable under a read-only /sysroot. unshare execs without forking, so the PID systemd
+    # watches (NotifyAccess=main, KillMode=mixed) is node's. The marker tells the daemon which namespace it
+    # was started in, so it never remounts anything there.
+    sed -e "s|@BUNDLE@|$libdir/$src|" scripts/daemon-launcher.sh.in >"$tmp"
     ;;
   unit)
     # The daemon's unit names /usr/libexec/bootc-storaged; rewrite it for another PREFIX. (/usr/bin/busctl

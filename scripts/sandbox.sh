@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # `make run`: the daemon on a sandbox anyone can try without a bootc host. Everything lives in ./.run: a
-# sysroot (with one fake ostree deployment binding the demo image), a run dir, a private system bus with the
-# real polkitd, and a local registry holding a demo image. Ctrl-C stops it all.
+# real ostree sysroot (made by the ostree tool, one deployment binding the demo image) mounted read-only as
+# on a bootc host, a run dir, a private system bus with the real polkitd, and a local registry holding a demo
+# image. Ctrl-C stops it all.
 #   --smoke   bring it up, run every printed busctl command once, check the answers, tear down (used by tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The sandbox is a host of its own: a private mount namespace, so the read-only /sysroot mount below never
+# touches this machine's mount table, and it vanishes with the script.
+if [ -z "${SANDBOX_NAMESPACE:-}" ]; then
+  SANDBOX_NAMESPACE=1 exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
 REPO=$PWD
 SMOKE=0
 [ "${1:-}" = "--smoke" ] && SMOKE=1
 RUN=${SANDBOX_DIR:-$REPO/.run}
 
 pids=()
+# ostree marks deployment directories immutable; clearing that lets a later run (or rm -rf .run) remove them.
+mutable() { find "$RUN/sysroot/ostree/deploy" -mindepth 3 -maxdepth 3 -type d -exec chattr -i {} + 2>/dev/null || true; }
 cleanup() {
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  umount "$RUN/sysroot" 2>/dev/null || true # the read-only bind mount (only in this namespace)
+  mutable
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -50,11 +60,24 @@ echo "another image" >"$RUN/ctx/hello.txt"
 b build -q -t "$OTHER" "$RUN/ctx" >/dev/null
 b push -q --tls-verify=false "$OTHER"
 
-# 2. One fake ostree deployment whose bound image is the demo image (GarbageCollect keeps it).
-DEP=$RUN/sysroot/ostree/deploy/default/deploy/$(printf 'a%.0s' $(seq 64)).0
-mkdir -p "$DEP/usr/lib/bootc/bound-images.d" "$DEP/usr/share/containers/systemd"
-printf '[Image]\nImage=%s\n' "$DEMO" >"$DEP/usr/share/containers/systemd/hello.image"
-ln -sfn /usr/share/containers/systemd/hello.image "$DEP/usr/lib/bootc/bound-images.d/hello.image"
+# 2. A real ostree sysroot, as bootc hosts have: one deployment whose bound image is the demo image
+# (GarbageCollect keeps it) and whose host image is an OS image. No ostree/bootc yet (a fresh host): the daemon
+# creates it. Then /sysroot is made read-only (sysroot.readonly=true, a read-only mount) as on a bootc host.
+SYS=$RUN/sysroot
+mutable
+rm -rf "$SYS" "$RUN/tree"
+mkdir -p "$SYS" "$RUN/tree"/usr/{lib/modules/6.1.0,etc,lib/bootc/bound-images.d,share/containers/systemd}
+echo "not a kernel" >"$RUN/tree/usr/lib/modules/6.1.0/vmlinuz"
+printf 'ID=sandbox\nNAME="bootc-storaged sandbox"\n' | tee "$RUN/tree/usr/lib/os-release" >"$RUN/tree/usr/etc/os-release"
+printf '[Image]\nImage=%s\n' "$DEMO" >"$RUN/tree/usr/share/containers/systemd/hello.image"
+ln -s /usr/share/containers/systemd/hello.image "$RUN/tree/usr/lib/bootc/bound-images.d/hello.image"
+printf '[origin]\ncontainer-image-reference=ostree-unverified-registry:%s\n' "$REG/demo/os:1" >"$RUN/origin"
+ostree admin init-fs "$SYS" >/dev/null
+ostree admin os-init --sysroot="$SYS" default >/dev/null
+ostree --repo="$SYS/ostree/repo" commit -b sandbox/os --tree=dir="$RUN/tree" --owner-uid=0 --owner-gid=0 >/dev/null
+ostree admin deploy --sysroot="$SYS" --os=default --origin-file="$RUN/origin" sandbox/os >/dev/null
+ostree config --repo="$SYS/ostree/repo" set sysroot.readonly true
+mount --bind -o ro "$SYS" "$SYS"
 
 # 3. A private system bus with the project's bus policy, and the real polkitd with the project's actions.
 SOCK=$RUN/bus/system_bus_socket
@@ -71,8 +94,10 @@ install -m 644 polkit/org.bootc.storage.policy /usr/share/polkit-1/actions/org.b
 pids+=($!)
 wait_for "busctl list --no-legend | grep -q org.freedesktop.PolicyKit1"
 
-# 4. The daemon.
-node "$BUNDLE/bootc-storaged.cjs" --sysroot "$RUN/sysroot" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
+# 4. The daemon, through the launcher the package installs: a mount namespace of its own, where it makes
+# the store writable while the sysroot stays read-only here.
+sed -e "s|@BUNDLE@|$BUNDLE/bootc-storaged.cjs|" scripts/daemon-launcher.sh.in >"$RUN/launcher"
+sh "$RUN/launcher" --sysroot "$SYS" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
 pids+=($!)
 wait_for "grep -q '\"msg\":\"serving\"' $RUN/daemon.log"
 
@@ -110,6 +135,9 @@ if [ $SMOKE = 1 ]; then
   expect '^s "' busctl get-property $D Version StorePath
   expect 'Access denied|not authorized' runuser -u nobody -- busctl call $D Pull ss "$DEMO" always
   expect 'InvalidReference|transports' busctl call $D Pull ss docker-archive:/etc/shadow always
+  # The store was created under the read-only sysroot, which stays read-only outside the daemon.
+  expect 'Read-only file system' touch "$SYS/ostree/bootc/probe"
+  expect '^created$' sh -c 'test -d "$1/ostree/bootc/storage/overlay-images" && echo created' - "$SYS"
   echo "sandbox smoke: all commands answered as expected"
   exit 0
 fi
@@ -117,7 +145,7 @@ fi
 cat <<TXT
 
 bootc-storaged is serving org.bootc.Storage on a private system bus.
-  store:    $RUN/sysroot/ostree/bootc/storage
+  store:    $SYS/ostree/bootc/storage  (a real ostree sysroot, read-only except in the daemon's namespace)
   registry: $REG  (demo images $DEMO, $OTHER)
   daemon log: $RUN/daemon.log
 

@@ -3,7 +3,7 @@
 // and owns the process lifecycle (readiness, watchdog, SIGTERM, lost bus, idle exit).
 
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import dbus from 'dbus-next';
 import { BUS_NAME } from './api/dbus/members.js';
 import { DBusServer } from './api/dbus/server.js';
@@ -11,10 +11,12 @@ import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
 import { createVarlinkStorageServer } from './api/varlink/server.js';
 import { PolkitAuthority } from './authz/polkit.js';
 import { StorageService } from './core/storage-service.js';
+import { StoreHandle, type StoreState } from './core/store-handle.js';
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
 import { killAllPodman } from './storage/run-podman.js';
-import { Store } from './storage/store.js';
+import { STORE_SUBPATH, Store } from './storage/store.js';
+import { STORE_LAYOUTS, type StoreLayout } from './storage/store-location.js';
 import { notifySystemd, startWatchdog } from './systemd-notify.js';
 import { VERSION } from './version.js';
 
@@ -59,6 +61,20 @@ const program = new Command()
     parseSeconds,
     21600,
   )
+  .option(
+    '--lock-timeout <seconds>',
+    'how long GarbageCollect waits for the ostree sysroot lock (bootc/ostree deploying)',
+    parseSeconds,
+    300,
+  )
+  .addOption(
+    new Option(
+      '--layout <layout>',
+      'where the store lives: ostree/bootc, composefs/bootc (linked), or detect',
+    )
+      .choices(STORE_LAYOUTS)
+      .default('auto'),
+  )
   .option('--no-progress-totals', "don't ask the registry for pull sizes (saves a manifest GET per pull)")
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .option(
@@ -73,6 +89,8 @@ const opts = program.opts<{
   authRoot?: string;
   stallTimeout: number;
   pullTimeout: number;
+  lockTimeout: number;
+  layout: StoreLayout;
   progressTotals: boolean;
   idleTimeout?: number;
   selfCheck?: boolean;
@@ -84,19 +102,42 @@ process.on('unhandledRejection', (err) => log.error({ err: String(err) }, 'unhan
 // Varlink: the socket systemd passed (bootc-storaged.socket), taken before any child process is spawned.
 const varlinkFd = takeActivationFd();
 
-async function selfCheck(store: Store): Promise<number> {
+async function selfCheck(handle: StoreHandle): Promise<number> {
+  const store = await handle.get();
   const images = await store.list();
   process.stdout.write(`${JSON.stringify({ store: store.storePath, images }, null, 2)}\n`);
   return 0;
 }
 
-async function serve(store: Store): Promise<number> {
-  const service = new StorageService(store, {
+/** What `systemctl status` shows: serving, or why the store cannot be used (the next write retries). */
+function statusLine(state: StoreState): string {
+  return state.open
+    ? `STATUS=serving ${state.storePath}`
+    : `STATUS=degraded: ${state.error.message.slice(0, 400)} (the next write retries)`;
+}
+
+async function serve(handle: StoreHandle): Promise<number> {
+  const service = new StorageService(handle, {
     logger: log,
     stallTimeoutMs: opts.stallTimeout * 1000,
+    lockTimeoutMs: opts.lockTimeout * 1000,
     progressTotals: opts.progressTotals,
   });
-  await service.view.refresh();
+  // A store that cannot be created or opened does not stop the daemon: it owns its name, answers every call
+  // at once with the reason, and tries again on the next write.
+  try {
+    await handle.get();
+    await service.view.refresh();
+  } catch (err) {
+    const e = toStorageError(err);
+    log.error({ err: { name: e.name, details: e.details } }, e.message);
+  }
+  let ready = false;
+  handle.on('state', (state) => {
+    if (state.open) log.info({ store: state.storePath }, 'image store opened');
+    else log.error({ err: { name: state.error.name, details: state.error.details } }, state.error.message);
+    if (ready) void notifySystemd(statusLine(state));
+  });
 
   const bus = dbus.systemBus();
   const authority = new PolkitAuthority(bus);
@@ -183,8 +224,16 @@ async function serve(store: Store): Promise<number> {
     bus.disconnect();
     return 1;
   }
-  log.info({ name: BUS_NAME, store: store.storePath, version: VERSION }, 'serving');
-  await notifySystemd('READY=1', `STATUS=serving ${store.storePath}`);
+  log.info(
+    { name: BUS_NAME, store: handle.storePath, version: VERSION, degraded: !handle.current },
+    'serving',
+  );
+  const error = handle.error;
+  await notifySystemd(
+    'READY=1',
+    statusLine(error ? { open: false, error } : { open: true, storePath: handle.storePath }),
+  );
+  ready = true;
   const stopWatchdog = startWatchdog();
 
   const idleSeconds = opts.idleTimeout ?? (process.env.INVOCATION_ID ? 120 : 0);
@@ -210,18 +259,21 @@ async function serve(store: Store): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const store = await Store.create({
-    sysroot: opts.sysroot,
-    run: opts.run,
-    authRoot: opts.authRoot,
-    // 0 means no limit: a day-long cap stands in for "never" so a wedged podman still ends some day.
-    pullTimeoutMs: (opts.pullTimeout > 0 ? opts.pullTimeout : 24 * 3600) * 1000,
-    logger: log,
-  });
+  const handle = new StoreHandle(opts.sysroot, join(opts.sysroot, STORE_SUBPATH), () =>
+    Store.create({
+      sysroot: opts.sysroot,
+      run: opts.run,
+      authRoot: opts.authRoot,
+      layout: opts.layout,
+      // 0 means no limit: a day-long cap stands in for "never" so a wedged podman still ends some day.
+      pullTimeoutMs: (opts.pullTimeout > 0 ? opts.pullTimeout : 24 * 3600) * 1000,
+      logger: log,
+    }),
+  );
   try {
-    return opts.selfCheck ? await selfCheck(store) : await serve(store);
+    return opts.selfCheck ? await selfCheck(handle) : await serve(handle);
   } finally {
-    store.close();
+    handle.close();
   }
 }
 

@@ -156,7 +156,7 @@ export function createProgressView(opts: {
       const stateChanged = s.state !== lastState;
       lastState = s.state;
       if (stateChanged) {
-        if (s.state === 'queued' || s.state === 'running') {
+        if (s.state === 'queued' || s.state === 'running' || s.state === 'blocked') {
           writePlain(`${s.state}${s.jobId === undefined ? '' : ` (job ${s.jobId})`}`, true);
         }
         return;
@@ -194,6 +194,9 @@ export function createProgressView(opts: {
     let right: string;
     if (s.state === 'waiting') {
       right = 'waiting for bootc-storaged';
+      fraction = -1;
+    } else if (s.state === 'blocked') {
+      right = 'waiting for the ostree sysroot lock (bootc is deploying)';
       fraction = -1;
     } else if (s.state === 'queued') {
       right = `queued (job ${s.jobId ?? '?'})`;

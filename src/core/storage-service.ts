@@ -15,6 +15,7 @@ import { parseImageTarget, parseReference } from '../storage/reference.js';
 import { MAX_LIST_ARGS, type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
 import { measureDirSize } from './dir-size.js';
 import { ImageView } from './image-view.js';
+import { StoreHandle } from './store-handle.js';
 
 /** How often a running pull's staged bytes are measured. */
 const BYTES_POLL_MS = 250;
@@ -33,7 +34,12 @@ export interface StorageServiceOptions {
    * as Docker Hub count; ~4 % slower on a 200 MB pull from localhost, measured). Default true.
    */
   progressTotals?: boolean;
+  /** How long GarbageCollect waits for the ostree sysroot lock (bootc/ostree deploying) before SysrootLocked. */
+  lockTimeoutMs?: number;
 }
+
+/** Default wait for the sysroot lock: bootc holds it across a whole upgrade (pull and deploy). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
 
 /** Default stall limit: a registry that accepts connections but sends nothing must not hold the queue. */
 export const DEFAULT_STALL_TIMEOUT_MS = 300_000;
@@ -41,23 +47,32 @@ export const DEFAULT_STALL_TIMEOUT_MS = 300_000;
 export class StorageService {
   readonly queue: JobQueue;
   readonly view: ImageView;
+  /** The store, or why it cannot be opened now (every call then answers with that reason). */
+  readonly handle: StoreHandle;
   private readonly log: Logger;
   private readonly tmpBase: string;
   private readonly stallTimeoutMs: number;
   private readonly progressTotals: boolean;
+  private readonly lockTimeoutMs: number;
+  /** We own the bus name: staging leftovers of an earlier run are ours to wipe once the store is open. */
+  private ownsState = false;
+  private stagingClean = false;
 
-  constructor(
-    readonly store: Store,
-    opts: StorageServiceOptions = {},
-  ) {
+  constructor(store: Store | StoreHandle, opts: StorageServiceOptions = {}) {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.queue = new JobQueue({ maxQueued: opts.maxQueued });
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.progressTotals = opts.progressTotals ?? true;
-    this.view = new ImageView(store);
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    this.handle = store instanceof StoreHandle ? store : StoreHandle.of(store);
+    const handle = this.handle;
+    // Reads while the store cannot be opened answer with the reason, at once (no retry on the read path).
+    this.view = new ImageView({
+      list: () => handle.require().list(),
+      changeToken: () => handle.current?.changeToken() ?? 'unavailable',
+    });
     // Pull staging lives beside the store, on the same filesystem, and is wiped at start (a crash leftover).
-    this.tmpBase = join(store.storePath, '..', 'storaged-tmp');
-    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+    this.tmpBase = join(this.handle.storePath, '..', 'storaged-tmp');
     this.queue.on('job-new', (job) =>
       this.log.info({ job: job.id, kind: job.kind, target: job.target }, 'job queued'),
     );
@@ -66,10 +81,28 @@ export class StorageService {
     );
   }
 
-  /** Removes staging leftovers of a previous run; call once before serving. */
+  /** Where the store is (whether or not it could be opened). */
+  get storePath(): string {
+    return this.handle.storePath;
+  }
+
+  /** The open store, (re)trying to create or open it first: what every write job starts with. */
+  async openStore(): Promise<Store> {
+    const store = await this.handle.get();
+    if (this.ownsState && !this.stagingClean) await this.wipeStaging();
+    return store;
+  }
+
+  /** Removes staging leftovers of a previous run once the store is open; call once the bus name is ours. */
   async cleanStaleState(): Promise<void> {
+    this.ownsState = true;
+    if (this.handle.current) await this.wipeStaging();
+  }
+
+  private async wipeStaging(): Promise<void> {
     await rm(this.tmpBase, { recursive: true, force: true });
     mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+    this.stagingClean = true;
   }
 
   /** Whether the reference names an image in the store (answered from the view). */
@@ -87,6 +120,8 @@ export class StorageService {
     const ref = parseReference(image);
     const pol = parsePullPolicy(policy);
     return this.submit('pull', ref.canonical, `${ref.canonical} ${pol}`, owner, async (ctx) => {
+      const store = await this.openStore();
+      mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
       const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
       let layersStarted = 0;
       let layersTotal = 0;
@@ -132,7 +167,7 @@ export class StorageService {
       const startSizing = () => {
         if (sizing || !this.progressTotals) return;
         sizing = true;
-        sized = this.store
+        sized = store
           .remoteSize(ref.canonical, { signal: sizeAbort.signal })
           .then((size) => {
             if (!size) return;
@@ -143,7 +178,7 @@ export class StorageService {
           .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
       };
       try {
-        const result = await this.store
+        const result = await store
           .pull(ref.canonical, pol, {
             signal: AbortSignal.any([ctx.signal, stall.signal]),
             tmpDir,
@@ -188,7 +223,7 @@ export class StorageService {
     const ref = parseReference(image);
     return this.submit('pull-from-host', ref.canonical, ref.canonical, owner, async (ctx) => {
       try {
-        await this.store.pullFromHost(ref.canonical, { signal: ctx.signal });
+        await (await this.openStore()).pullFromHost(ref.canonical, { signal: ctx.signal });
       } finally {
         this.refreshView();
       }
@@ -205,7 +240,7 @@ export class StorageService {
     const key = [...new Set(targets)].sort().join(' ');
     return this.submit('remove', describeTargets(targets), key, owner, async (ctx) => {
       try {
-        return await this.store.remove(targets, { signal: ctx.signal });
+        return await (await this.openStore()).remove(targets, { signal: ctx.signal });
       } finally {
         this.refreshView();
       }
@@ -221,7 +256,7 @@ export class StorageService {
     const key = [...new Set(canon)].sort().join(' ');
     return this.submit('prune', describeTargets(canon), key, owner, async (ctx) => {
       try {
-        return await this.store.pruneExcept(canon, { signal: ctx.signal });
+        return await (await this.openStore()).pruneExcept(canon, { signal: ctx.signal });
       } finally {
         this.refreshView();
       }
@@ -234,22 +269,36 @@ export class StorageService {
    * run computes and reports without a job.
    */
   async garbageCollect(dryRun: boolean, owner: number): Promise<string[]> {
-    const sysroot = this.store.sysroot;
-    const collect = async (signal: AbortSignal | undefined) => {
+    const sysroot = this.handle.sysroot;
+    const collect = async (store: Store, signal: AbortSignal | undefined) => {
       const roots = findGcRoots(sysroot);
       this.log.info({ roots: roots.map((r) => r.image), dryRun }, 'garbage-collection roots');
-      const ids = await this.store.pruneExcept(
+      const ids = await store.pruneExcept(
         roots.map((r) => r.image),
         { signal, dryRun },
       );
       this.log.info({ removed: ids, dryRun }, dryRun ? 'would remove' : 'removed unreferenced images');
       return ids;
     };
-    if (dryRun) return collect(undefined);
+    // A dry run removes nothing, so it takes no lock: like every read, it never waits for bootc.
+    if (dryRun) return collect(this.handle.require(), undefined);
     const job = this.submit('gc', sysroot, 'gc', owner, async (ctx) => {
+      const store = await this.openStore();
+      // The deployments decide what stays; while bootc/ostree deploy (under this lock) they are in flux, and
+      // bootc pulls a new deployment's bound images before the deployment exists. Wait, visibly, bounded.
+      const lock = await store.lockSysroot({
+        signal: ctx.signal,
+        timeoutMs: this.lockTimeoutMs,
+        onWaiting: () => {
+          this.log.info({ sysroot }, 'waiting for the ostree sysroot lock');
+          ctx.setWaiting(true);
+        },
+      });
+      ctx.setWaiting(false);
       try {
-        return await collect(ctx.signal);
+        return await collect(store, ctx.signal);
       } finally {
+        lock.release();
         this.refreshView();
       }
     });

@@ -6,7 +6,8 @@ import { createError, type StorageError, toStorageError } from '../errors.js';
 
 export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'canceled';
+/** `blocked`: running, but waiting for the ostree sysroot lock while bootc or ostree deploys. */
+export type JobState = 'queued' | 'running' | 'blocked' | 'done' | 'failed' | 'canceled';
 export type JobResultName = 'done' | 'failed' | 'canceled';
 
 /** The observable state of a job, as transports publish it. */
@@ -34,6 +35,8 @@ export interface JobContext {
       Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
     >,
   ): void;
+  /** Shows the job as `blocked` (waiting for the sysroot lock) or back to `running`. */
+  setWaiting(waiting: boolean): void;
 }
 
 export type JobWork<T> = (ctx: JobContext) => Promise<T>;
@@ -106,7 +109,13 @@ export class Job<T = unknown> extends EventEmitter {
     this.set({ state: 'running' });
     try {
       // Work that completed is done, even if a cancel arrived after its last step: the store changed.
-      const value = await this.work({ signal: this.abort.signal, report: (u) => this.set(u) });
+      const value = await this.work({
+        signal: this.abort.signal,
+        report: (u) => this.set(u),
+        setWaiting: (waiting) => {
+          if (!this.finished) this.set({ state: waiting ? 'blocked' : 'running' });
+        },
+      });
       if (this.progress !== -1 || this.kind === 'pull') this.set({ progress: 1 });
       this.finish('done');
       this.settle.resolve(value);

@@ -18,7 +18,7 @@ import {
   parseReference,
   tryParseStoredName,
 } from './reference.js';
-import { ensureLabeled, type Relabeler, relabelWithRestorecon } from './relabel.js';
+import { ensureLabeled, type Relabeler } from './relabel.js';
 import {
   assertSuccess,
   lastLine,
@@ -29,6 +29,10 @@ import {
   STORAGE_ALIAS_DIR,
   type Toolchain,
 } from './run-podman.js';
+import { createDeploymentRelabeler } from './selinux-label.js';
+import { prepareStoreLocation, type StoreLayout } from './store-location.js';
+import { acquireSysrootLock, type SysrootLock } from './sysroot-lock.js';
+import { ensureWritable, inOwnMountNamespace } from './writable.js';
 
 /** The store, relative to the sysroot. */
 export const STORE_SUBPATH = 'ostree/bootc/storage';
@@ -61,6 +65,13 @@ export interface StoreOptions {
   podman?: string;
   relabel?: Relabeler;
   logger?: Logger;
+  /** ostree (`ostree/bootc`), composefs (`composefs/bootc` behind an `ostree/bootc` link), or auto-detect. */
+  layout?: StoreLayout;
+  /**
+   * May read-only mounts be made writable here (a bind remount)? Only in a mount namespace of our own; the
+   * default asks the launcher's marker (writable.ts).
+   */
+  ownNamespace?: boolean;
   /** Time limits in ms. */
   pullTimeoutMs?: number;
   readTimeoutMs?: number;
@@ -159,8 +170,14 @@ export class Store {
   static async create(opts: StoreOptions): Promise<Store> {
     const tools = resolveToolchain(opts.podman, opts.env?.PATH ?? process.env.PATH);
     const log = opts.logger ?? pino({ level: 'silent' });
-    const storePath = join(opts.sysroot, STORE_SUBPATH);
-    const relabel = opts.relabel ?? relabelWithRestorecon;
+    // ostree/bootc (or its composefs home) exists and is writable in our namespace from here on.
+    const { storePath, layout } = await prepareStoreLocation(opts.sysroot, {
+      layout: opts.layout,
+      ownNamespace: Store.ownNamespace(opts),
+    });
+    log.debug({ store: storePath, layout }, 'store location ready');
+    // Labels from the booted (else default) deployment's policy, as if the store were /var/lib/containers/storage.
+    const relabel = opts.relabel ?? createDeploymentRelabeler(opts.sysroot);
     if (!existsSync(storePath)) {
       const tmp = `${storePath}.tmp`;
       await rm(tmp, { recursive: true, force: true }); // a stale one from an interrupted create
@@ -185,6 +202,23 @@ export class Store {
       await ensureLabeled(storePath, relabel);
     }
     return Store.open(opts, tools);
+  }
+
+  private static ownNamespace(opts: StoreOptions): boolean {
+    return opts.ownNamespace ?? inOwnMountNamespace(opts.env ?? process.env);
+  }
+
+  /**
+   * Takes libostree's sysroot lock (`ostree/lock`, an OFD write lock), waiting while bootc, ostree or
+   * rpm-ostree hold it. The lock file's directory is made writable in our namespace first.
+   */
+  async lockSysroot(opts: {
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    onWaiting?: () => void;
+  }): Promise<SysrootLock> {
+    await ensureWritable(join(this.sysroot, 'ostree'), { ownNamespace: Store.ownNamespace(this.opts) });
+    return acquireSysrootLock(this.sysroot, opts);
   }
 
   /** Opens an existing store; never initializes one. */

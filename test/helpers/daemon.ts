@@ -1,6 +1,7 @@
 // Runs the real daemon (the esbuild bundle) against a private system bus, and a dbus-next client for tests.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import { REPO } from './system-bus.js';
@@ -8,6 +9,24 @@ import { waitFor } from './wait-for.js';
 
 const { Message } = dbus;
 export const DAEMON_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged.cjs');
+
+/**
+ * The daemon as its installed launcher (scripts/daemon-launcher.sh.in) starts it: node exec'd by
+ * `unshare --mount --propagation slave` (same PID), so it runs in a mount namespace of its own.
+ */
+export function launchCommand(
+  hostPid: number | undefined,
+  args: readonly string[],
+  bundle = DAEMON_BUNDLE,
+): string[] {
+  const enter = hostPid === undefined ? [] : ['nsenter', '-t', String(hostPid), '-m', '--'];
+  return [...enter, 'unshare', '--mount', '--propagation', 'slave', '--', process.execPath, bundle, ...args];
+}
+
+/** The launcher's marker: the namespace the daemon was started in, where it must never remount anything. */
+export function launchEnv(hostPid?: number): Record<string, string> {
+  return { BOOTC_STORAGED_HOST_MNTNS: readlinkSync(`/proc/${hostPid ?? 'self'}/ns/mnt`) };
+}
 
 export interface DaemonProcess {
   proc: ChildProcess;
@@ -25,15 +44,25 @@ export async function startDaemon(opts: {
   env: NodeJS.ProcessEnv;
   args?: string[];
   waitForName?: boolean;
+  /** Start it from this process's mount namespace (a test's stand-in for a host, host-namespace.ts). */
+  hostPid?: number;
 }): Promise<DaemonProcess> {
-  const proc = spawn(
-    process.execPath,
-    [DAEMON_BUNDLE, '--sysroot', opts.sysroot, '--run', opts.run, ...(opts.args ?? [])],
-    {
-      env: { ...opts.env, DBUS_SYSTEM_BUS_ADDRESS: opts.busAddress, BOOTC_STORAGED_LOG_LEVEL: 'debug' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const [file = 'unshare', ...argv] = launchCommand(opts.hostPid, [
+    '--sysroot',
+    opts.sysroot,
+    '--run',
+    opts.run,
+    ...(opts.args ?? []),
+  ]);
+  const proc = spawn(file, argv, {
+    env: {
+      ...opts.env,
+      ...launchEnv(opts.hostPid),
+      DBUS_SYSTEM_BUS_ADDRESS: opts.busAddress,
+      BOOTC_STORAGED_LOG_LEVEL: 'debug',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();

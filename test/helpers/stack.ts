@@ -30,6 +30,8 @@ export interface StackOptions {
   daemonEnv?: NodeJS.ProcessEnv;
   /** Runs after the sandbox exists and before the daemon starts (e.g. put the sysroot on a small tmpfs). */
   beforeDaemon?: (sandbox: Sandbox) => void | Promise<void>;
+  /** Start the daemon from the mount namespace of this pid (a stand-in host, host-namespace.ts). */
+  hostPid?: () => number | undefined;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -46,7 +48,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   await opts.beforeDaemon?.(sandbox);
   const env = { ...sandbox.env, ...opts.daemonEnv };
   const launch = (args = opts.daemonArgs ?? []) =>
-    startDaemon({ busAddress: bus.address, sysroot: sandbox.sysroot, run: sandbox.run, env, args });
+    startDaemon({
+      busAddress: bus.address,
+      sysroot: sandbox.sysroot,
+      run: sandbox.run,
+      env,
+      args,
+      hostPid: opts.hostPid?.(),
+    });
   const stack: Stack = {
     dir: tmp.path,
     bus,

@@ -19,7 +19,7 @@ it('brings up the sandbox and every printed busctl command works', async () => {
       timeout: 120_000,
     });
     expect(stdout).toContain('sandbox smoke: all commands answered as expected');
-    expect(stdout.match(/^ok: /gm)?.length).toBe(12);
+    expect(stdout.match(/^ok: /gm)?.length).toBe(14);
   } finally {
     tmp.remove();
   }

@@ -70,12 +70,14 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
-# podman and skopeo as the daemon runs them (Requires: of the package); containernetworking-plugins keeps
+# podman and skopeo as the daemon runs them, selinux-utils (matchpathcon) and attr (setfattr) with which it
+# labels a new store from a deployment's policy (Requires: of the package); containernetworking-plugins keeps
 # podman quiet about CNI. No recommends: the tier needs nothing else.
 if ! chroot "$root" /bin/sh -c '
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq &&
-    apt-get install -y -qq --no-install-recommends podman skopeo containernetworking-plugins &&
+    apt-get install -y -qq --no-install-recommends podman skopeo selinux-utils attr \
+      containernetworking-plugins &&
     apt-get clean && rm -rf /var/lib/apt/lists/*' >>"$log" 2>&1; then
   tail -n 30 "$log" >&2
   say "installing podman into the rootfs failed (log above)"
@@ -93,8 +95,8 @@ for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.
 done
 : >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
-# A bootc host has an ostree sysroot with bootc's directory in it; the store itself is the daemon's to create.
-mkdir -p "$root/sysroot/ostree/bootc"
+# Each boot bind-mounts its own /sysroot (an ostree sysroot made by the ostree tool, test/system/lib).
+mkdir -p "$root/sysroot"
 echo bootc-storaged-test >"$root/etc/hostname"
 
 touch "$root/.complete"

@@ -109,6 +109,8 @@ if [ -d .cache/system-runs ]; then
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       kill -9 "$pid" 2>/dev/null || true
     fi
+    # ostree makes deployment directories immutable; a boot's sysroot holds real ones.
+    find "$dir/sysroot/ostree/deploy" -mindepth 3 -maxdepth 3 -type d -exec chattr -i {} + 2>/dev/null || true
     rm -rf --one-file-system "$dir"
   done
 fi

@@ -311,7 +311,7 @@ export class DBusServer {
   }
 
   private storageProps(): Record<string, unknown> {
-    return { Version: this.opts.version, StorePath: this.service.store.storePath };
+    return { Version: this.opts.version, StorePath: this.service.storePath };
   }
 
   private jobAt(path: string): Job {

@@ -93,7 +93,8 @@ type Job (
   # What the job works on: for pull and pull-from-host the normalized reference; for remove the requested
   # entries and for prune the roots, separated by single spaces; for gc the sysroot.
   target: string,
-  # "queued" or "running" (a job leaves the list as it ends as "done", "failed" or "canceled").
+  # "queued", "running" or "blocked" (running, but waiting for the ostree sysroot lock while bootc or ostree
+  # deploys); a job leaves the list as it ends as "done", "failed" or "canceled".
   state: string,
   # Fraction done, 0.0 to 1.0, or -1.0 while unknown (always -1.0 for remove and prune).
   progress: float,
@@ -174,7 +175,9 @@ method Prune(
 )
 
 # Removes every image that no ostree deployment references (bound images and each deployment's host image,
-# computed the way bootc computes them), as a job of kind gc unless dryRun.
+# computed the way bootc computes them), as a job of kind gc unless dryRun. The job holds libostree's sysroot
+# lock while it decides and removes; while bootc or ostree holds it the job is "blocked", and after the
+# daemon's --lock-timeout it fails with SysrootLocked. A dry run takes no lock.
 method GarbageCollect(
   # True to only report what would be removed: no job, nothing changes.
   dryRun: bool

@@ -18,6 +18,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeMutable } from '../../helpers/ostree-sysroot.js';
 
 export const REPO = resolve(__dirname, '../../..');
 const RUNS = join(REPO, '.cache/system-runs');
@@ -127,8 +128,18 @@ function execIn(pid: number, argv: string[], opts: ExecOptions = {}): Promise<Ex
   });
 }
 
+export interface BootOptions {
+  /**
+   * Makes the host directory that becomes /sysroot (e.g. a real ostree sysroot, ostree-sysroot.ts); by
+   * default it holds an empty ostree/bootc.
+   */
+  prepareSysroot?: (dir: string) => void;
+  /** Mount /sysroot read-only (`--bind-ro`), as every bootc host does. */
+  readOnlySysroot?: boolean;
+}
+
 /** Boots a fresh container with the project installed; resolves once systemd reports the boot finished. */
-export async function bootContainer(name: string): Promise<Container> {
+export async function bootContainer(name: string, opts: BootOptions = {}): Promise<Container> {
   const rootfs = rootfsPath();
   const installed = installRoot();
   mkdirSync(RUNS, { recursive: true });
@@ -137,9 +148,10 @@ export async function bootContainer(name: string): Promise<Container> {
   const [upper, work, merged, sysroot, containers] = ['upper', 'work', 'merged', 'sysroot', 'containers'].map(
     (d) => join(runDir, d),
   ) as [string, string, string, string, string];
-  for (const d of [upper, work, merged, containers, join(sysroot, 'ostree/bootc')]) {
-    mkdirSync(d, { recursive: true });
-  }
+  for (const d of [upper, work, merged, containers, sysroot]) mkdirSync(d, { recursive: true });
+  if (opts.prepareSysroot) opts.prepareSysroot(sysroot);
+  else mkdirSync(join(sysroot, 'ostree/bootc'), { recursive: true });
+  const sysrootBind = opts.readOnlySysroot ? '--bind-ro' : '--bind';
   const node = execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim();
   // Inside a private mount namespace: the overlay (with the installed files on top of the rootfs), then boot.
   const script = [
@@ -147,7 +159,7 @@ export async function bootContainer(name: string): Promise<Container> {
     `mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"`,
     installed ? ':' : `bash scripts/install.sh "$4" /usr >"$6/install.log"`,
     `exec systemd-nspawn -D "$4" --machine="$7" --boot --register=no --keep-unit --console=passive \
-       --bind-ro="$8:/usr/local/bin/node" --bind="$5:/sysroot" --bind="$9:/var/lib/containers"`,
+       --bind-ro="$8:/usr/local/bin/node" "\${10}=$5:/sysroot" --bind="$9:/var/lib/containers"`,
   ].join('\n');
   const logFd = openSync(join(runDir, 'nspawn.log'), 'a');
   const started = Date.now();
@@ -173,6 +185,7 @@ export async function bootContainer(name: string): Promise<Container> {
         name,
         node,
         containers,
+        sysrootBind,
       ],
       { cwd: REPO, stdio: ['ignore', logFd, logFd], detached: true },
     );
@@ -204,7 +217,8 @@ export async function bootContainer(name: string): Promise<Container> {
     let state: ExecResult;
     for (;;) {
       state = await execIn(pid, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: 90_000 });
-      if (!/Failed to connect to bus/.test(state.stderr)) break;
+      // Right after exec, systemctl may still see no manager at all ("offline"): ask again.
+      if (!/Failed to connect to bus/.test(state.stderr) && state.stdout.trim() !== 'offline') break;
       if (exited) throw new Error(`systemd-nspawn exited during boot:\n${tail()}`);
       if (Date.now() > deadline) throw new Error(`systemd in the container never answered: ${state.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -219,7 +233,7 @@ export async function bootContainer(name: string): Promise<Container> {
   } catch (err) {
     await stopNspawn(nspawn, nspawnPid);
     const why = `${(err as Error).message}\n--- ${join(runDir, 'nspawn.log')} (last lines) ---\n${tail()}`;
-    execFileSync('rm', ['-rf', '--one-file-system', runDir]);
+    removeRunDir(runDir);
     throw new Error(why);
   }
   log(`${name}: booted in ${Date.now() - started} ms (nspawn pid ${nspawnPid}, init pid ${pid}, ${runDir})`);
@@ -258,10 +272,16 @@ export async function bootContainer(name: string): Promise<Container> {
     },
     stop: async () => {
       await stopNspawn(nspawn, nspawnPid);
-      execFileSync('rm', ['-rf', '--one-file-system', runDir]);
+      removeRunDir(runDir);
     },
   };
   return c;
+}
+
+/** Removes a boot's directory; ostree's deployments in its sysroot are immutable until told otherwise. */
+function removeRunDir(runDir: string) {
+  makeMutable(join(runDir, 'sysroot'));
+  execFileSync('rm', ['-rf', '--one-file-system', runDir]);
 }
 
 /** SIGTERM makes nspawn power the container off cleanly (SIGRTMIN+3 to its init); SIGKILL after 30 s. */
