@@ -2,10 +2,13 @@
 // bootc-storaged: wiring only. Opens the store, builds the core, connects the D-Bus transport and polkit,
 // and owns the process lifecycle (readiness, watchdog, SIGTERM, lost bus, idle exit).
 
+// First of all: from here on SIGUSR1 cannot open Node's inspector (no-inspector.ts).
+import './no-inspector.js';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import dbus from 'dbus-next';
 import { BUS_NAME } from './api/dbus/members.js';
+import { limitIncomingMessages, STORAGE_MESSAGE_LIMITS } from './api/dbus/message-limit.js';
 import { DBusServer } from './api/dbus/server.js';
 import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
 import { createVarlinkStorageServer } from './api/varlink/server.js';
@@ -23,6 +26,8 @@ import { VERSION } from './version.js';
 /** RequestName flag: fail instead of queueing behind another owner. */
 const DBUS_NAME_FLAG_DO_NOT_QUEUE = 4;
 const PRIMARY_OWNER = 1;
+/** How long readiness waits for the store to open before it is reported anyway (see serve()). */
+const READY_WAIT_MS = 2000;
 /** Shutdown must finish within this, or the process exits anyway (systemd's stop timeout is longer). */
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
@@ -123,15 +128,6 @@ async function serve(handle: StoreHandle): Promise<number> {
     lockTimeoutMs: opts.lockTimeout * 1000,
     progressTotals: opts.progressTotals,
   });
-  // A store that cannot be created or opened does not stop the daemon: it owns its name, answers every call
-  // at once with the reason, and tries again on the next write.
-  try {
-    await handle.get();
-    await service.view.refresh();
-  } catch (err) {
-    const e = toStorageError(err);
-    log.error({ err: { name: e.name, details: e.details } }, e.message);
-  }
   let ready = false;
   handle.on('state', (state) => {
     if (state.open) log.info({ store: state.storePath }, 'image store opened');
@@ -140,6 +136,10 @@ async function serve(handle: StoreHandle): Promise<number> {
   });
 
   const bus = dbus.systemBus();
+  limitIncomingMessages(bus, {
+    ...STORAGE_MESSAGE_LIMITS,
+    onRefused: (r) => log.warn(r, 'refused an oversized message'),
+  });
   const authority = new PolkitAuthority(bus);
   let lastActivity = Date.now();
   const server = new DBusServer({
@@ -208,8 +208,14 @@ async function serve(handle: StoreHandle): Promise<number> {
     bus.disconnect();
     return 1;
   }
-  // Only the owner of the name may touch shared state: a second instance must not wipe our pull staging.
+  // Only the owner of the name may touch shared state: a second instance must not create the store or wipe
+  // our pull staging. A store that cannot be created or opened does not stop the daemon: it keeps its name,
+  // answers every call at once with the reason, and the next write tries again.
   await service.cleanStaleState();
+  const opened = service
+    .openStore()
+    .then(() => service.view.refresh())
+    .catch(() => undefined); // logged by the handle's state listener above
   // Bound only once the bus name is ours: no other daemon can be serving, so a leftover socket file is stale.
   try {
     const where = await listenVarlink(
@@ -224,14 +230,20 @@ async function serve(handle: StoreHandle): Promise<number> {
     bus.disconnect();
     return 1;
   }
+  // Ready once the store is open (usually milliseconds), or after a moment while a first start is still
+  // creating and labelling it: that work is not bounded by the unit's start timeout, and calls are answered
+  // meanwhile (reads wait a moment for it, then say it is still being created).
+  await Promise.race([opened, new Promise((r) => setTimeout(r, READY_WAIT_MS).unref())]);
   log.info(
-    { name: BUS_NAME, store: handle.storePath, version: VERSION, degraded: !handle.current },
+    { name: BUS_NAME, store: handle.storePath, version: VERSION, open: handle.current !== undefined },
     'serving',
   );
   const error = handle.error;
   await notifySystemd(
     'READY=1',
-    statusLine(error ? { open: false, error } : { open: true, storePath: handle.storePath }),
+    handle.current || error
+      ? statusLine(error ? { open: false, error } : { open: true, storePath: handle.storePath })
+      : `STATUS=creating ${handle.storePath}`,
   );
   ready = true;
   const stopWatchdog = startWatchdog();

@@ -68,14 +68,18 @@ export class StorageService {
     const handle = this.handle;
     // Reads while the store cannot be opened answer with the reason, at once (no retry on the read path).
     this.view = new ImageView({
-      list: () => handle.require().list(),
+      list: async () => (await handle.forRead()).list(),
       changeToken: () => handle.current?.changeToken() ?? 'unavailable',
     });
     // Pull staging lives beside the store, on the same filesystem, and is wiped at start (a crash leftover).
     this.tmpBase = join(this.handle.storePath, '..', 'storaged-tmp');
-    this.queue.on('job-new', (job) =>
-      this.log.info({ job: job.id, kind: job.kind, target: job.target }, 'job queued'),
-    );
+    this.queue.on('job-new', (job) => {
+      this.log.info({ job: job.id, kind: job.kind, target: job.target }, 'job queued');
+      // A transport that failed to publish a change: logged; the job itself goes on (job.ts).
+      job.on('listener-error', (err: unknown) =>
+        this.log.error({ job: job.id, err: String(err) }, 'publishing a job change failed'),
+      );
+    });
     this.queue.on('job-removed', (job, result) =>
       this.log.info({ job: job.id, kind: job.kind, result, error: job.error?.name }, 'job finished'),
     );
@@ -116,151 +120,179 @@ export class StorageService {
   }
 
   /** Queues (or joins) a pull; `result` resolves when it ends. */
-  pull(image: string, policy: string, owner: number): Job<PullResult> {
+  pull(image: string, policy: string, owner: number, requester?: string): Job<PullResult> {
     const ref = parseReference(image);
     const pol = parsePullPolicy(policy);
-    return this.submit('pull', ref.canonical, `${ref.canonical} ${pol}`, owner, async (ctx) => {
-      const store = await this.openStore();
-      mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
-      const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
-      let layersStarted = 0;
-      let layersTotal = 0;
-      let bytesTotal = 0;
-      let bytesDone = 0;
-      let settled = false;
-      let lastProgressAt = Date.now();
-      // Once the manifest is written, every blob is here and podman applies the layers to the store: local
-      // disk work that prints nothing and stages nothing, however long it takes. The registry can no longer
-      // stall the pull, so the watchdog stops (the whole-pull time limit still applies).
-      let committing = false;
-      const update = async () => {
-        const measured = await measureDirSize(tmpDir);
-        if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
-        if (measured > bytesDone) lastProgressAt = Date.now();
-        bytesDone = Math.max(bytesDone, measured);
-        const progress =
-          bytesTotal > 0
-            ? Math.min(0.99, bytesDone / bytesTotal)
-            : layersTotal > 0
-              ? Math.min(0.99, layersStarted / (layersTotal + 1))
-              : -1;
-        ctx.report({ bytesDone, bytesTotal, progress, layersDone: layersStarted, layersTotal });
-      };
-      // Stall watchdog: cancel podman when nothing moved for stallTimeoutMs, and say so.
-      const stall = new AbortController();
-      let stalled = false;
-      const timer = setInterval(() => {
-        void update();
-        const watching = this.stallTimeoutMs > 0 && !committing;
-        if (watching && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
-          stalled = true;
-          stall.abort();
+    return this.submit(
+      'pull',
+      ref.canonical,
+      `${ref.canonical} ${pol}`,
+      owner,
+      async (ctx) => {
+        const store = await this.openStore();
+        mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+        const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
+        let layersStarted = 0;
+        let layersTotal = 0;
+        let bytesTotal = 0;
+        let bytesDone = 0;
+        let settled = false;
+        let lastProgressAt = Date.now();
+        // Once the manifest is written, every blob is here and podman applies the layers to the store: local
+        // disk work that prints nothing and stages nothing, however long it takes. The registry can no longer
+        // stall the pull, so the watchdog stops (the whole-pull time limit still applies).
+        let committing = false;
+        const update = async () => {
+          const measured = await measureDirSize(tmpDir);
+          if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
+          if (measured > bytesDone) lastProgressAt = Date.now();
+          bytesDone = Math.max(bytesDone, measured);
+          const progress =
+            bytesTotal > 0
+              ? Math.min(0.99, bytesDone / bytesTotal)
+              : layersTotal > 0
+                ? Math.min(0.99, layersStarted / (layersTotal + 1))
+                : -1;
+          ctx.report({ bytesDone, bytesTotal, progress, layersDone: layersStarted, layersTotal });
+        };
+        // Stall watchdog: cancel podman when nothing moved for stallTimeoutMs, and say so.
+        const stall = new AbortController();
+        let stalled = false;
+        const timer = setInterval(() => {
+          void update();
+          const watching = this.stallTimeoutMs > 0 && !committing;
+          if (watching && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
+            stalled = true;
+            stall.abort();
+          }
+        }, BYTES_POLL_MS);
+        // The registry's size answer arrives while podman already pulls; it only sharpens progress.
+        const sizeAbort = new AbortController();
+        const onCancel = () => sizeAbort.abort();
+        ctx.signal.addEventListener('abort', onCancel, { once: true });
+        let sized: Promise<unknown> = Promise.resolve();
+        let sizing = false;
+        // Asked only once podman really pulls (a `missing` pull of a present image never reaches the registry).
+        const startSizing = () => {
+          if (sizing || !this.progressTotals) return;
+          sizing = true;
+          sized = store
+            .remoteSize(ref.canonical, { signal: sizeAbort.signal })
+            .then((size) => {
+              if (!size) return;
+              bytesTotal = size.bytes;
+              layersTotal = size.layers;
+              return update();
+            })
+            .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
+        };
+        try {
+          const result = await store
+            .pull(ref.canonical, pol, {
+              signal: AbortSignal.any([ctx.signal, stall.signal]),
+              tmpDir,
+              onProgress: (e) => {
+                lastProgressAt = Date.now();
+                if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') committing = true;
+                startSizing();
+                if (e.phase === 'copying-blob') layersStarted += 1;
+                void update();
+              },
+            })
+            .catch((err: unknown) => {
+              if (!stalled || ctx.signal.aborted) throw err;
+              throw createError(
+                'PullFailed',
+                `pulling ${ref.canonical} made no progress for ${Math.round(this.stallTimeoutMs / 1000)} s; the registry stopped answering`,
+                { reason: 'stalled', image: ref.canonical },
+                err,
+              );
+            });
+          // A small image can land before the size answer: give it a moment so the final figures are exact.
+          if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
+          settled = true;
+          if (result.fetched && bytesTotal > 0) ctx.report({ bytesDone: bytesTotal, bytesTotal });
+          if (result.fetched && layersTotal > 0) ctx.report({ layersDone: layersTotal });
+          return result;
+        } finally {
+          settled = true;
+          clearInterval(timer);
+          sizeAbort.abort();
+          ctx.signal.removeEventListener('abort', onCancel);
+          await rm(tmpDir, { recursive: true, force: true });
+          // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
+          // the next read joins this refresh or starts one; reads stay exact.
+          this.refreshView();
         }
-      }, BYTES_POLL_MS);
-      // The registry's size answer arrives while podman already pulls; it only sharpens progress.
-      const sizeAbort = new AbortController();
-      const onCancel = () => sizeAbort.abort();
-      ctx.signal.addEventListener('abort', onCancel, { once: true });
-      let sized: Promise<unknown> = Promise.resolve();
-      let sizing = false;
-      // Asked only once podman really pulls (a `missing` pull of a present image never reaches the registry).
-      const startSizing = () => {
-        if (sizing || !this.progressTotals) return;
-        sizing = true;
-        sized = store
-          .remoteSize(ref.canonical, { signal: sizeAbort.signal })
-          .then((size) => {
-            if (!size) return;
-            bytesTotal = size.bytes;
-            layersTotal = size.layers;
-            return update();
-          })
-          .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
-      };
-      try {
-        const result = await store
-          .pull(ref.canonical, pol, {
-            signal: AbortSignal.any([ctx.signal, stall.signal]),
-            tmpDir,
-            onProgress: (e) => {
-              lastProgressAt = Date.now();
-              if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') committing = true;
-              startSizing();
-              if (e.phase === 'copying-blob') layersStarted += 1;
-              void update();
-            },
-          })
-          .catch((err: unknown) => {
-            if (!stalled || ctx.signal.aborted) throw err;
-            throw createError(
-              'PullFailed',
-              `pulling ${ref.canonical} made no progress for ${Math.round(this.stallTimeoutMs / 1000)} s; the registry stopped answering`,
-              { reason: 'stalled', image: ref.canonical },
-              err,
-            );
-          });
-        // A small image can land before the size answer: give it a moment so the final figures are exact.
-        if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
-        settled = true;
-        if (result.fetched && bytesTotal > 0) ctx.report({ bytesDone: bytesTotal, bytesTotal });
-        if (result.fetched && layersTotal > 0) ctx.report({ layersDone: layersTotal });
-        return result;
-      } finally {
-        settled = true;
-        clearInterval(timer);
-        sizeAbort.abort();
-        ctx.signal.removeEventListener('abort', onCancel);
-        await rm(tmpDir, { recursive: true, force: true });
-        // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
-        // the next read joins this refresh or starts one; reads stay exact.
-        this.refreshView();
-      }
-    });
+      },
+      requester,
+    );
   }
 
   /** Queues (or joins) a copy from the host's default store. */
-  pullFromHost(image: string, owner: number): Job<void> {
+  pullFromHost(image: string, owner: number, requester?: string): Job<void> {
     const ref = parseReference(image);
-    return this.submit('pull-from-host', ref.canonical, ref.canonical, owner, async (ctx) => {
-      try {
-        await (await this.openStore()).pullFromHost(ref.canonical, { signal: ctx.signal });
-      } finally {
-        this.refreshView();
-      }
-    });
+    return this.submit(
+      'pull-from-host',
+      ref.canonical,
+      ref.canonical,
+      owner,
+      async (ctx) => {
+        try {
+          await (await this.openStore()).pullFromHost(ref.canonical, { signal: ctx.signal });
+        } finally {
+          this.refreshView();
+        }
+      },
+      requester,
+    );
   }
 
   /** Queues (or joins) a removal; every target is validated now, before anything is queued. */
-  remove(images: readonly string[], owner: number): Job<string[]> {
+  remove(images: readonly string[], owner: number, requester?: string): Job<string[]> {
     checkListSize(images, 'images');
     const targets = images.map((i) => {
       const t = parseImageTarget(i);
       return t.kind === 'id' ? t.id : t.ref.canonical;
     });
     const key = [...new Set(targets)].sort().join(' ');
-    return this.submit('remove', describeTargets(targets), key, owner, async (ctx) => {
-      try {
-        return await (await this.openStore()).remove(targets, { signal: ctx.signal });
-      } finally {
-        this.refreshView();
-      }
-    });
+    return this.submit(
+      'remove',
+      describeTargets(targets),
+      key,
+      owner,
+      async (ctx) => {
+        try {
+          return await (await this.openStore()).remove(targets, { signal: ctx.signal });
+        } finally {
+          this.refreshView();
+        }
+      },
+      requester,
+    );
   }
 
   /** Queues (or joins) a prune keeping only images referenced by `roots`. */
-  prune(roots: readonly string[], owner: number): Job<string[]> {
+  prune(roots: readonly string[], owner: number, requester?: string): Job<string[]> {
     if (roots.length === 0)
       throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
     checkListSize(roots, 'roots');
     const canon = roots.map((r) => parseReference(r).canonical);
     const key = [...new Set(canon)].sort().join(' ');
-    return this.submit('prune', describeTargets(canon), key, owner, async (ctx) => {
-      try {
-        return await (await this.openStore()).pruneExcept(canon, { signal: ctx.signal });
-      } finally {
-        this.refreshView();
-      }
-    });
+    return this.submit(
+      'prune',
+      describeTargets(canon),
+      key,
+      owner,
+      async (ctx) => {
+        try {
+          return await (await this.openStore()).pruneExcept(canon, { signal: ctx.signal });
+        } finally {
+          this.refreshView();
+        }
+      },
+      requester,
+    );
   }
 
   /**
@@ -268,7 +300,7 @@ export class StorageService {
    * are computed inside the job, so they reflect the deployments at the moment the collection runs; a dry
    * run computes and reports without a job.
    */
-  async garbageCollect(dryRun: boolean, owner: number): Promise<string[]> {
+  async garbageCollect(dryRun: boolean, owner: number, requester = `uid:${owner}`): Promise<string[]> {
     const sysroot = this.handle.sysroot;
     const collect = async (store: Store, signal: AbortSignal | undefined) => {
       const roots = findGcRoots(sysroot);
@@ -281,28 +313,35 @@ export class StorageService {
       return ids;
     };
     // A dry run removes nothing, so it takes no lock: like every read, it never waits for bootc.
-    if (dryRun) return collect(this.handle.require(), undefined);
-    const job = this.submit('gc', sysroot, 'gc', owner, async (ctx) => {
-      const store = await this.openStore();
-      // The deployments decide what stays; while bootc/ostree deploy (under this lock) they are in flux, and
-      // bootc pulls a new deployment's bound images before the deployment exists. Wait, visibly, bounded.
-      const lock = await store.lockSysroot({
-        signal: ctx.signal,
-        timeoutMs: this.lockTimeoutMs,
-        onWaiting: () => {
-          this.log.info({ sysroot }, 'waiting for the ostree sysroot lock');
-          ctx.setWaiting(true);
-        },
-      });
-      ctx.setWaiting(false);
-      try {
-        return await collect(store, ctx.signal);
-      } finally {
-        lock.release();
-        this.refreshView();
-      }
-    });
-    return job.result;
+    if (dryRun) return collect(await this.handle.forRead(), undefined);
+    const job = this.submit(
+      'gc',
+      sysroot,
+      'gc',
+      owner,
+      async (ctx) => {
+        const store = await this.openStore();
+        // The deployments decide what stays; while bootc/ostree deploy (under this lock) they are in flux, and
+        // bootc pulls a new deployment's bound images before the deployment exists. Wait, visibly, bounded.
+        const lock = await store.lockSysroot({
+          signal: ctx.signal,
+          timeoutMs: this.lockTimeoutMs,
+          onWaiting: () => {
+            this.log.info({ sysroot }, 'waiting for the ostree sysroot lock');
+            ctx.setWaiting(true);
+          },
+        });
+        ctx.setWaiting(false);
+        try {
+          return await collect(store, ctx.signal);
+        } finally {
+          lock.release();
+          this.refreshView();
+        }
+      },
+      requester,
+    );
+    return job.resultFor(requester);
   }
 
   /** Queued and running jobs, oldest first. */
@@ -332,9 +371,20 @@ export class StorageService {
     await this.queue.cancelAll();
   }
 
-  /** Queues a job of this service; shared by every write method. */
-  submit<T>(kind: JobKind, target: string, key: string, owner: number, work: JobWork<T>): Job<T> {
+  /**
+   * Queues a job of this service, or joins an identical one; shared by every write method. `requester` names
+   * the caller (a bus connection; default: its uid) so that its cancel withdraws it alone (Job.withdraw).
+   */
+  submit<T>(
+    kind: JobKind,
+    target: string,
+    key: string,
+    owner: number,
+    work: JobWork<T>,
+    requester = `uid:${owner}`,
+  ): Job<T> {
     const { job, joined } = this.queue.submit<T>({ kind, target, key: `${kind}\u0000${key}`, owner, work });
+    job.addRequester(requester, owner);
     if (joined) this.log.info({ job: job.id, kind }, 'joined an identical job');
     return job;
   }

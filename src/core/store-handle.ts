@@ -72,14 +72,39 @@ export class StoreHandle extends EventEmitter<{ state: [StoreState] }> {
     return this.opening;
   }
 
-  /** The open store for a read, without retrying: a store that is not open answers with the reason. */
-  require(): Store {
+  /** True while an attempt to create or open the store runs. */
+  get isOpening(): boolean {
+    return this.opening !== undefined;
+  }
+
+  /**
+   * The open store for a read, without starting a retry: a read waits at most `waitMs` for an attempt in
+   * flight (a first start creating and labelling a store), else answers with the reason at once.
+   */
+  async forRead(waitMs = 10_000): Promise<Store> {
     if (this.store) return this.store;
+    if (this.opening) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((r) => {
+        timer = setTimeout(r, waitMs, undefined);
+      });
+      const store = await Promise.race([this.opening.catch(() => undefined), late]).finally(() =>
+        clearTimeout(timer),
+      );
+      if (store) return store;
+      if (this.isOpening) {
+        throw createError(
+          'StoreUnavailable',
+          `the image store ${this.storePath} is still being created or opened; try again in a moment`,
+          { path: this.storePath, reason: 'opening' },
+        );
+      }
+    }
     throw (
       this.failure ??
-      createError('StoreUnavailable', `the image store ${this.storePath} is being opened; try again`, {
+      createError('StoreUnavailable', `the image store ${this.storePath} has not been opened yet`, {
         path: this.storePath,
-        reason: 'opening',
+        reason: 'not opened',
       })
     );
   }

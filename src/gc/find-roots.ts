@@ -3,10 +3,11 @@
 // host image from its .origin file. Any file that cannot be understood aborts the whole computation, so a
 // typo can never make a bound image look unreferenced.
 
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createError, isStorageError } from '../errors.js';
 import { parseReference } from '../storage/reference.js';
+import { type Resolved, resolveInRoot } from '../storage/resolve-inside.js';
 
 export const BOUND_IMAGES_DIR = 'usr/lib/bootc/bound-images.d';
 /** Quadlet files are small; anything larger is refused rather than read. */
@@ -29,9 +30,9 @@ function rootsError(file: string, message: string) {
 export function listDeployments(sysroot: string): string[] {
   const deployRoot = join(sysroot, 'ostree/deploy');
   const found: string[] = [];
-  for (const stateroot of safeReaddir(deployRoot)) {
+  for (const stateroot of readdirOrEmpty(deployRoot)) {
     const dir = join(deployRoot, stateroot, 'deploy');
-    for (const name of safeReaddir(dir)) {
+    for (const name of readdirOrEmpty(dir)) {
       if (DEPLOYMENT_RE.test(name) && isDirectory(join(dir, name))) found.push(join(dir, name));
     }
   }
@@ -58,9 +59,19 @@ export function findGcRoots(sysroot: string): GcRoot[] {
 
 /** The images a deployment's bound-images.d links name. */
 export function readBoundImages(deployment: string): GcRoot[] {
-  const dir = join(deployment, BOUND_IMAGES_DIR);
+  // The directory itself is resolved inside the deployment too: an image may ship it as a symlink, and an
+  // absolute one must not list the running system's bound images in place of this deployment's.
+  const found = resolveInRoot(deployment, BOUND_IMAGES_DIR, { escape: 'refuse' });
+  if (!found.ok) {
+    if (found.problem === 'missing') return []; // no bound images in this deployment
+    throw rootsError(
+      join(deployment, BOUND_IMAGES_DIR),
+      `cannot be resolved inside the deployment (${describeProblem(found)})`,
+    );
+  }
+  const dir = found.path;
   const roots: GcRoot[] = [];
-  for (const name of safeReaddir(dir).sort()) {
+  for (const name of readdirOrEmpty(dir).sort()) {
     const link = join(dir, name);
     const kind = name.endsWith('.image') ? 'Image' : name.endsWith('.container') ? 'Container' : undefined;
     if (!kind) continue;
@@ -72,43 +83,27 @@ export function readBoundImages(deployment: string): GcRoot[] {
   return roots;
 }
 
-/** Resolves a symlink as if `root` were `/`, refusing anything that leaves it. */
+/** Resolves a symlink as if `root` were `/`, refusing anything that leaves it; the target is a regular file. */
 function resolveInsideRoot(root: string, link: string): string {
-  // Every component is resolved as if `root` were `/` (an absolute symlink anywhere on the way, not only the
-  // last one, restarts from the deployment root), and nothing may leave it: a rollback deployment must be
-  // read from its own tree, never from the running system's.
-  const pending = relative(root, link).split('/');
-  let resolved = root;
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (resolved === root) throw rootsError(link, 'points outside the deployment');
-      resolved = dirname(resolved);
-      continue;
+  // A rollback deployment must be read from its own tree, never from the running system's.
+  const r = resolveInRoot(root, relative(root, link), { escape: 'refuse' });
+  if (!r.ok) {
+    if (r.problem === 'escapes') throw rootsError(link, 'points outside the deployment');
+    if (r.problem === 'loop') throw rootsError(link, 'has too many levels of symbolic links');
+    if (r.problem === 'not-a-directory') {
+      throw rootsError(link, `goes through ${relativeTo(root, r.at)}, which is not a directory`);
     }
-    const next = join(resolved, part);
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(next);
-    } catch {
-      throw rootsError(link, `points to ${relativeTo(root, next)}, which does not exist in the deployment`);
+    if (r.problem === 'missing') {
+      throw rootsError(link, `points to ${relativeTo(root, r.at)}, which does not exist in the deployment`);
     }
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) throw rootsError(link, 'has too many levels of symbolic links');
-      const target = readlinkSync(next);
-      if (isAbsolute(target)) resolved = root;
-      pending.unshift(...target.split('/'));
-      continue;
-    }
-    if (pending.length > 0 && !st.isDirectory()) {
-      throw rootsError(link, `goes through ${relativeTo(root, next)}, which is not a directory`);
-    }
-    resolved = next;
+    throw rootsError(link, `cannot be resolved: ${describeProblem(r)}`);
   }
-  if (!lstatSync(resolved).isFile()) throw rootsError(link, 'does not point to a regular file');
-  return resolved;
+  if (!lstatSync(r.path).isFile()) throw rootsError(link, 'does not point to a regular file');
+  return r.path;
+}
+
+function describeProblem(r: Extract<Resolved, { ok: false }>): string {
+  return r.cause ? `${r.cause.code ?? 'error'} at ${r.at}` : `${r.problem} at ${r.at}`;
 }
 
 /** Reads `Image=` from the `[Image]` or `[Container]` section of a quadlet file (systemd unit syntax). */
@@ -223,19 +218,37 @@ export function registryReferenceOf(value: string): string | undefined | null {
   return null;
 }
 
-function safeReaddir(dir: string): string[] {
+/**
+ * A directory's entries; a missing one has none. Any other error (EACCES, ELOOP, EIO, ENOTDIR) aborts the
+ * collection: an unreadable deployment must never count as one that binds nothing.
+ */
+function readdirOrEmpty(dir: string): string[] {
   try {
     return readdirSync(dir);
-  } catch {
-    return [];
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return [];
+    throw createError(
+      'InvalidBoundImage',
+      `${dir} cannot be read (${e.code ?? e.message}); nothing removed`,
+      {
+        path: dir,
+        reason: e.code,
+      },
+    );
   }
 }
 
 function isDirectory(p: string): boolean {
   try {
     return statSync(p).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return false;
+    throw createError('InvalidBoundImage', `${p} cannot be read (${e.code ?? e.message}); nothing removed`, {
+      path: p,
+      reason: e.code,
+    });
   }
 }
 

@@ -29,7 +29,7 @@ export interface JobSnapshot {
 
 export interface JobContext {
   signal: AbortSignal;
-  /** Updates progress fields; emits `changed` with the names that changed. */
+  /** Updates progress fields (numbers that are not finite and ≥ 0 are ignored); emits `changed`. */
   report(
     update: Partial<
       Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
@@ -59,6 +59,12 @@ export class Job<T = unknown> extends EventEmitter {
   readonly result: Promise<T>;
   private readonly abort = new AbortController();
   private readonly work: JobWork<T>;
+  /**
+   * Who still wants this job: one entry per requester (a bus connection, or a Varlink peer) that submitted or
+   * joined it, with its uid. A requester's cancel withdraws that requester only; the job stops when nobody is
+   * left (or on a cancel for everyone, which needs cancel-foreign).
+   */
+  private readonly requesters = new Map<string, { uid: number; withdraw: Set<(e: StorageError) => void> }>();
   private settle!: { resolve: (v: T) => void; reject: (e: unknown) => void };
 
   constructor(init: {
@@ -129,7 +135,55 @@ export class Job<T = unknown> extends EventEmitter {
     }
   }
 
-  /** Cancels: a queued job ends at once; a running one is signalled and ends when its podman is gone. */
+  /** Records one more requester (the submitter or a joiner). */
+  addRequester(key: string, uid: number): void {
+    if (!this.requesters.has(key)) this.requesters.set(key, { uid, withdraw: new Set() });
+  }
+
+  /** Whether this requester, or (without a key) any requester of this uid, still wants the job. */
+  isWantedBy(uid: number, key?: string): boolean {
+    if (key !== undefined && this.requesters.has(key)) return true;
+    return [...this.requesters.values()].some((r) => r.uid === uid);
+  }
+
+  /**
+   * The job's result as one requester sees it: the shared result, or Canceled as soon as that requester
+   * withdraws while others keep the job going.
+   */
+  resultFor(key: string): Promise<T> {
+    const entry = this.requesters.get(key);
+    if (!entry) return this.result;
+    return new Promise<T>((resolve, reject) => {
+      entry.withdraw.add(reject);
+      this.result.then(resolve, reject).finally(() => entry.withdraw.delete(reject));
+    });
+  }
+
+  /**
+   * Withdraws a requester (by key, else every requester of `uid`): its waiting calls end Canceled. The job is
+   * canceled when nobody wants it any more. Returns whether the job was stopped.
+   */
+  withdraw(uid: number, key?: string): boolean {
+    const keys =
+      key !== undefined && this.requesters.has(key)
+        ? [key]
+        : [...this.requesters].filter(([, r]) => r.uid === uid).map(([k]) => k);
+    const leaving = keys.map((k) => this.requesters.get(k));
+    for (const k of keys) this.requesters.delete(k);
+    if (this.requesters.size === 0) {
+      // Nobody is left: the job stops, and every call gets the job's own end (Canceled once podman is gone).
+      this.cancel();
+      return true;
+    }
+    const e = createError(
+      'Canceled',
+      `job ${this.id} was canceled for this caller; others still wait for it`,
+    );
+    for (const entry of leaving) for (const reject of entry?.withdraw ?? []) reject(e);
+    return false;
+  }
+
+  /** Cancels for everyone: a queued job ends at once; a running one is signalled and ends when its podman is gone. */
   cancel(): void {
     if (this.finished) return;
     this.abort.abort();
@@ -143,7 +197,26 @@ export class Job<T = unknown> extends EventEmitter {
 
   private finish(result: JobResultName) {
     this.set({ state: result });
-    this.emit('finished', result);
+    this.emitSafely('finished', result);
+  }
+
+  /**
+   * Tells listeners (transports publishing progress) without letting one of them throw into the work or the
+   * queue: a throw here once left a job unfinished forever, its caller unanswered. Their failure is reported
+   * as `listener-error` for the daemon to log.
+   */
+  private emitSafely(event: 'changed' | 'finished', arg: unknown) {
+    for (const listener of this.listeners(event) as ((a: unknown) => void)[]) {
+      try {
+        listener.call(this, arg);
+      } catch (err) {
+        try {
+          this.emit('listener-error', err);
+        } catch {
+          // a failing error logger must not stop the others either
+        }
+      }
+    }
   }
 
   private set(
@@ -154,9 +227,13 @@ export class Job<T = unknown> extends EventEmitter {
     const changed: string[] = [];
     for (const [k, v] of Object.entries(update) as [keyof typeof update, never][]) {
       if (v === undefined || this[k] === v) continue;
+      // Progress numbers come from outside (a registry's sizes): only finite ones are published (-1 is progress
+      // "unknown"); the wire types (uint64, double) could not carry anything else.
+      if (typeof v === 'number' && (!Number.isFinite(v) || (v < 0 && !(k === 'progress' && v === -1))))
+        continue;
       (this as Record<string, unknown>)[k] = v;
       changed.push(k);
     }
-    if (changed.length > 0) this.emit('changed', changed);
+    if (changed.length > 0) this.emitSafely('changed', changed);
   }
 }

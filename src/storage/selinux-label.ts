@@ -4,21 +4,14 @@
 // and setfattr writes the `security.selinux` attributes, so this path is the same on a host and in tests.
 
 import { spawn } from 'node:child_process';
-import {
-  type BigIntStats,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  type Stats,
-  statSync,
-} from 'node:fs';
+import { type BigIntStats, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
 import { listDeployments } from '../gc/find-roots.js';
 import { findExecutable } from './find-executable.js';
 import { LABEL_AS_PATH, type Relabeler, relabelWithRestorecon } from './relabel.js';
+import { resolveInRoot } from './resolve-inside.js';
 
 /** The policy a deployment ships: its directory, the SELINUXTYPE name and its file_contexts file. */
 export interface DeploymentPolicy {
@@ -39,7 +32,6 @@ export interface RelabelOptions {
 
 const MAX_SMALL_FILE_BYTES = 64 * 1024;
 const MAX_ARG_BYTES = 64 * 1024;
-const MAX_SYMLINK_HOPS = 40;
 const DEPLOYMENT_RE = /^ostree\/deploy\/[^/]+\/deploy\/[0-9a-f]{64}\.[0-9]+$/;
 /** A plain directory name: what libselinux would join under /etc/selinux. */
 const SELINUX_TYPE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -55,39 +47,10 @@ interface StoreEntry {
   kind: FileKind;
 }
 
-/**
- * Resolves `rel` as if `root` were `/`: an absolute symlink on the way restarts at `root` and `..` never climbs
- * above it, so nothing is read from the running system. Undefined when a component is missing.
- */
+/** `rel` resolved under `root` as if it were `/` (a chroot's `..`); undefined when a component is missing. */
 export function resolveInside(root: string, rel: string): string | undefined {
-  const pending = rel.split('/');
-  let resolved = root;
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (resolved !== root) resolved = dirname(resolved);
-      continue;
-    }
-    const next = join(resolved, part);
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(next);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > MAX_SYMLINK_HOPS) return undefined;
-      const target = readlinkSync(next);
-      if (isAbsolute(target)) resolved = root;
-      pending.unshift(...target.split('/'));
-      continue;
-    }
-    if (pending.length > 0 && !st.isDirectory()) return undefined;
-    resolved = next;
-  }
-  return resolved;
+  const r = resolveInRoot(root, rel, { escape: 'clamp' });
+  return r.ok ? r.path : undefined;
 }
 
 /** Reads a small regular file (no symlink, FIFO, device or giant file); undefined when it is not one. */

@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { createError, isStorageError, type StorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
 import { findExecutable } from './find-executable.js';
+import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { type PullProgressEvent, parsePullProgressLine } from './parse-pull-progress.js';
 import {
@@ -89,11 +90,7 @@ export interface PullOptions extends CallOptions {
   tmpDir?: string | undefined;
 }
 
-/** What the registry says an image weighs: the layers and config of the manifest podman will pull. */
-export interface RemoteSize {
-  bytes: number;
-  layers: number;
-}
+export type { RemoteSize } from './manifest.js';
 
 export interface PullResult {
   fetched: boolean;
@@ -108,18 +105,25 @@ type RunOpts = Partial<RunPodmanOptions> & {
 
 const NO_AUTH = { path: undefined, content: Buffer.from('{}') };
 
-interface Manifest {
-  manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[];
-  layers?: { size?: number }[];
-  config?: { size?: number };
-}
-
 /** Environment variables that would let podman read credentials other than the ones we hand it. */
 const CREDENTIAL_ENV = ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'HOME'];
 /** Environment variables that would change which store podman opens or how. */
 const STORE_ENV = ['STORAGE_OPTS', 'STORAGE_DRIVER'];
 /** Environment variables that would make podman a client of some other podman service instead of our store. */
 const REMOTE_ENV = ['CONTAINER_HOST', 'CONTAINER_CONNECTION', 'CONTAINER_SSHKEY', 'CONTAINER_PASSPHRASE'];
+/**
+ * The daemon's own systemd channels: podman would notify readiness or feed the watchdog in our name
+ * (NotifyAccess=main refuses it, but nothing of ours is its business), or take our socket-activation fds.
+ */
+const DAEMON_ENV = [
+  'NOTIFY_SOCKET',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+  'LISTEN_FDS',
+  'LISTEN_PID',
+  'LISTEN_FDNAMES',
+  'BOOTC_STORAGED_HOST_MNTNS',
+];
 
 /** Resolves the helper programs; a missing one is named before anything on disk changes. */
 export function resolveToolchain(podman = 'podman', pathEnv = process.env.PATH): Toolchain {
@@ -351,21 +355,15 @@ export class Store {
         maxStdoutBytes: 4 * 1024 * 1024,
         timeoutMs: this.opts.readTimeoutMs ?? 120_000,
       });
-      return result.exitCode === 0 ? (JSON.parse(result.stdout) as Manifest) : undefined;
+      // Untrusted: checked against a schema (safe non-negative sizes, sha256 digests) before any use.
+      return result.exitCode === 0 ? parseManifest(result.stdout) : undefined;
     };
     let manifest = await inspect(ref.canonical);
     if (manifest?.manifests) {
-      const arch = (
-        { x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>
-      )[process.arch];
-      const entry = manifest.manifests.find(
-        (m) => m.platform?.os === 'linux' && m.platform?.architecture === arch,
-      );
-      manifest = entry ? await inspect(`${ref.repository}@${entry.digest}`) : undefined;
+      const digest = pickPlatform(manifest);
+      manifest = digest ? await inspect(`${ref.repository}@${digest}`) : undefined;
     }
-    if (!manifest?.layers) return undefined;
-    const bytes = manifest.layers.reduce((n, l) => n + (l.size ?? 0), manifest.config?.size ?? 0);
-    return { bytes, layers: manifest.layers.length };
+    return manifest ? sumManifest(manifest) : undefined;
   }
 
   /** Copies an image from the host's default containers-storage into this store. */
@@ -561,7 +559,7 @@ export class Store {
 /** podman's environment: the daemon's own, minus anything that could pick other credentials or another store. */
 export function buildPodmanEnv(base: NodeJS.ProcessEnv, emptyHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV, ...REMOTE_ENV]) delete env[key];
+  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV, ...REMOTE_ENV, ...DAEMON_ENV]) delete env[key];
   // podman 4.3 reads ~/.docker/config.json and ~/.config/containers/auth.json even with REGISTRY_AUTH_FILE
   // set (measured): point every such lookup at an empty directory only we can write.
   env.HOME = emptyHome;

@@ -18,6 +18,11 @@ export interface OstreeDeployment {
 
 /** What to put into the committed tree and how to deploy it. */
 export interface DeployOptions {
+  /**
+   * Make usr/lib/bootc/bound-images.d a symlink with this target (the quadlet links then live in
+   * usr/share/bootc-bound-images), e.g. `/usr/share/bootc-bound-images` (absolute) or a relative one.
+   */
+  boundImagesDirLink?: string;
   stateroot?: string;
   /** Branch the tree is committed to; default `test/<stateroot>`. */
   ref?: string;
@@ -97,11 +102,16 @@ export function deploy(sysroot: string, opts: DeployOptions = {}): OstreeDeploym
     const osRelease = 'ID=bsd-test\nNAME="bootc-storaged test OS"\nVERSION_ID=1\n';
     put('usr/lib/os-release', osRelease);
     put('usr/etc/os-release', osRelease);
-    mkdirSync(join(tree, 'usr/lib/bootc/bound-images.d'), { recursive: true });
+    // bound-images.d itself may be a symlink (to a directory elsewhere in the image) instead of a directory.
+    const boundDir = opts.boundImagesDirLink
+      ? 'usr/share/bootc-bound-images'
+      : 'usr/lib/bootc/bound-images.d';
+    mkdirSync(join(tree, boundDir), { recursive: true });
+    if (opts.boundImagesDirLink) link('usr/lib/bootc/bound-images.d', opts.boundImagesDirLink);
     for (const [name, text] of Object.entries(opts.quadlets ?? {})) {
       put(`usr/share/containers/systemd/${name}`, text);
       link(
-        `usr/lib/bootc/bound-images.d/${name}`,
+        `${boundDir}/${name}`,
         opts.relativeLinks
           ? `../../../share/containers/systemd/${name}`
           : `/usr/share/containers/systemd/${name}`,

@@ -92,6 +92,26 @@ describe('GarbageCollect', () => {
     expect(second).toEqual([id.rollbackDb]);
   });
 
+  it('keeps what a deployment binds through an absolute bound-images.d link, read inside it', async () => {
+    // A staged update whose image ships usr/lib/bootc/bound-images.d as an absolute symlink: read through the
+    // running system (which has no such directory) it would bind nothing, and its image would be removed.
+    const h = s.registry.host;
+    const staged = `${h}/gc/staged:3`;
+    const junk = `${h}/gc/junk:3`;
+    const stagedId = await s.builder.buildAndPush(staged);
+    await s.builder.buildAndPush(junk);
+    for (const r of [staged, junk]) await callStorage(s.client, 'Pull', 'ss', [r, 'missing']);
+    deploy(s.sandbox.sysroot, {
+      boundImagesDirLink: '/usr/share/bootc-bound-images',
+      quadlets: { 'staged.image': imageQuadlet(staged) },
+      retain: true,
+    });
+    await callStorage(s.client, 'GarbageCollect', 'b', [false]);
+    expect(await callStorage(s.client, 'Exists', 's', [staged])).toEqual([true]);
+    expect(await callStorage(s.client, 'Exists', 's', [junk])).toEqual([false]);
+    expect(await ids()).toContain(stagedId);
+  });
+
   it('is refused to an unprivileged caller', async () => {
     const { execFile } = await import('node:child_process');
     const out = await new Promise<string>((resolve) =>

@@ -172,6 +172,48 @@ describe('reads, cancel and the queue', () => {
   });
 });
 
+describe('cancelling a joined job', () => {
+  it("withdraws only the caller who cancels: a joined pull survives its first caller's cancel", async () => {
+    const ref = `${s.proxy.host}/joined/img:v1`;
+    await s.builder.buildAndPush(ref);
+    s.proxy.setRate(0); // held until both callers are in and one has left
+    // bsd-tester submits first (the job's Owner); root joins the same pull from another connection.
+    const first = busctlAs(testerUid, [...DEST, 'Pull', 'ss', ref, 'always']);
+    const [id] = (await waitForRunning(ref)) as Jobs[number];
+    const joined = callStorage(s.client, 'Pull', 'ss', [ref, 'always']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await listJobs()).filter((j) => j[2] === ref)).toHaveLength(1);
+    // The first caller cancels (as owner, no polkit): its own call ends Canceled…
+    const cancel = busctlAs(testerUid, [...DEST, 'CancelJob', 'u', String(id)]);
+    expect((await cancel.done).code).toBe(0);
+    const f = await first.done;
+    expect(f.code).not.toBe(0);
+    expect(f.stderr).toMatch(/canceled for this caller/);
+    // …while the job goes on for the caller who still wants it, and completes.
+    expect((await listJobs()).find((j) => j[0] === id)?.[3]).toBe('running');
+    s.proxy.setRate(FAST);
+    expect(await joined).toEqual([true]);
+    expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([true]);
+  });
+
+  it('stops the job once its last caller withdraws', async () => {
+    const ref = `${s.proxy.host}/joined/img:v2`;
+    await s.builder.buildAndPush(ref);
+    s.proxy.setRate(0);
+    const first = busctlAs(testerUid, [...DEST, 'Pull', 'ss', ref, 'always']);
+    const [id] = (await waitForRunning(ref)) as Jobs[number];
+    const joined = errorName(callStorage(s.client, 'Pull', 'ss', [ref, 'always']));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await busctlAs(testerUid, [...DEST, 'CancelJob', 'u', String(id)]).done).code).toBe(0);
+    await first.done;
+    expect((await listJobs()).find((j) => j[0] === id)?.[3]).toBe('running');
+    await callStorage(s.client, 'CancelJob', 'u', [id]); // root withdraws too: nobody is left
+    expect(await joined).toBe('org.bootc.Storage.Error.Canceled');
+    await waitFor(async () => (await listJobs()).every((j) => j[0] !== id), 'the job to end');
+    s.proxy.setRate(FAST);
+  });
+});
+
 describe('process lifecycle', () => {
   it('on SIGTERM mid-pull cancels the job, releases the name and exits 0, leaving nothing behind', async () => {
     const ref = `${s.proxy.host}/slow/img:v2`;

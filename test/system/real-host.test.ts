@@ -67,6 +67,15 @@ const label = (path: string) =>
     .replace(/\0$/, '')
     .trim();
 
+/** Waits for systemd to have READY=1 (it follows the first answer by milliseconds, via systemd-notify). */
+async function waitActive(c: Container) {
+  for (let i = 0; i < 100; i++) {
+    if ((await c.show(UNIT, 'ActiveState')).ActiveState === 'active') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${UNIT} never became active`);
+}
+
 async function expectReadOnlyOutside(c: Container, path: string) {
   const r = await c.exec(['touch', path]);
   expect(r.code, `touch ${path}`).not.toBe(0);
@@ -104,6 +113,7 @@ describe('a read-only /sysroot on a fresh host (no ostree/bootc)', () => {
     expect((await c.show(UNIT, 'ActiveState')).ActiveState).toBe('inactive');
 
     expect(await call(c, 'List')).toEqual([[]]);
+    await waitActive(c);
     const props = await c.show(UNIT, 'ActiveState', 'StatusText', 'NRestarts', 'MainPID');
     expect(props).toMatchObject({
       ActiveState: 'active',
@@ -191,6 +201,7 @@ describe('a store that cannot be made, then an existing ostree/bootc', () => {
       expect(r.code, method).not.toBe(0);
       expect(r.stderr, method).toMatch(/ostree\/bootc exists but is not a directory/);
     }
+    await waitActive(c);
     const props = await c.show(UNIT, 'ActiveState', 'StatusText', 'NRestarts');
     expect(props.ActiveState).toBe('active');
     expect(props.StatusText).toMatch(/^degraded: .*\/sysroot\/ostree\/bootc exists but is not a directory/);

@@ -65,7 +65,9 @@ describe('bootc-storaged under systemd', () => {
 
     const [images] = await call(c, 'List');
     expect(images).toEqual([]);
-
+    // The call is answered once the daemon owns its name and the store is open; READY=1 reaches systemd from
+    // systemd-notify a few milliseconds later.
+    await waitForState(UNIT, 'active', 10_000);
     const active = await c.exec(['systemctl', 'is-active', UNIT]);
     expect(active.stdout.trim()).toBe('active');
     expect(active.code).toBe(0);
@@ -198,6 +200,7 @@ describe('bootc-storaged under systemd', () => {
 
     const info = JSON.parse(await varlinkCall('org.varlink.service.GetInfo'));
     expect(info.parameters.interfaces).toContain('org.bootc.Storage');
+    await waitForState(UNIT, 'active', 10_000); // READY=1 follows the first answer by milliseconds
     const props = await c.show(UNIT, 'ActiveState', 'TriggeredBy');
     expect(props.ActiveState).toBe('active');
     expect(props.TriggeredBy).toContain('bootc-storaged.socket');

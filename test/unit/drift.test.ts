@@ -984,7 +984,13 @@ async function observeAuthorization(): Promise<Observed[]> {
     },
     call: async () => ({ body: [CALLER_UID] }), // GetConnectionUnixUser
   };
-  const job = { id: JOB_ID, owner: JOB_OWNER_UID, cancel: () => undefined };
+  const job = {
+    id: JOB_ID,
+    owner: JOB_OWNER_UID,
+    cancel: () => undefined,
+    isWantedBy: (uid: number) => uid === JOB_OWNER_UID,
+    withdraw: () => true,
+  };
   const queue = Object.assign(new EventEmitter(), {
     get: (id: number) => (id === JOB_ID ? job : undefined),
     list: () => [job],

@@ -153,4 +153,54 @@ describe('findGcRoots', () => {
     });
     expect(thrown(() => findGcRoots(sysroot)).message).toMatch(/outside the deployment/);
   });
+
+  it('resolves bound-images.d itself inside the deployment: an absolute link to it is not the host path', () => {
+    // The host has no /usr/share/bootc-bound-images: listed by its host path, this deployment binds nothing.
+    deploy(sysroot, {
+      boundImagesDirLink: '/usr/share/bootc-bound-images',
+      quadlets: { 'db.image': imageQuadlet('quay.io/staged/db:2') },
+    });
+    deploy(sysroot, {
+      boundImagesDirLink: '../../share/bootc-bound-images',
+      quadlets: { 'web.container': containerQuadlet('quay.io/staged/web:2') },
+    });
+    expect(
+      findGcRoots(sysroot)
+        .map((r) => r.image)
+        .sort(),
+    ).toEqual(['quay.io/staged/db:2', 'quay.io/staged/web:2']);
+  });
+
+  it('aborts, naming the path, when bound-images.d cannot be read (a loop, a file, a link out)', () => {
+    deploy(sysroot, { quadlets: { 'ok.image': imageQuadlet('quay.io/x/ok:1') } });
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'usr/lib/bootc/loop': '/usr/lib/bootc/bound-images.d' }, /loop|ELOOP/],
+      [{ 'usr/lib/bootc/x': '../../../../..' }, /outside|escapes/],
+    ];
+    // A symlink loop: bound-images.d -> loop -> bound-images.d.
+    const loop = deploy(sysroot, {
+      boundImagesDirLink: '/usr/lib/bootc/loop',
+      symlinks: cases[0]![0],
+    });
+    let err = thrown(() => findGcRoots(sysroot));
+    expect(err.name).toBe('InvalidBoundImage');
+    expect(err.message).toContain(loop.dir);
+    expect(err.message).toMatch(cases[0]![1]);
+    // A regular file where the directory should be.
+    sysroot = freshSysroot();
+    const file = deploy(sysroot, {
+      files: { 'usr/lib/bootc/bound-images.d.tmp': '' },
+      boundImagesDirLink: 'bound-images.d.tmp',
+    });
+    err = thrown(() => findGcRoots(sysroot));
+    expect(err.name).toBe('InvalidBoundImage');
+    expect(err.message).toContain(file.dir);
+    expect(err.message).toMatch(/ENOTDIR/);
+    // A link leaving the deployment.
+    sysroot = freshSysroot();
+    deploy(sysroot, { boundImagesDirLink: '../../../../../../..' });
+    err = thrown(() => findGcRoots(sysroot));
+    expect(err.name).toBe('InvalidBoundImage');
+    expect(err.message).toMatch(/escapes/);
+  });
 });

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStorageError } from '../../src/errors.js';
 import { countRunningPodman } from '../../src/storage/run-podman.js';
-import { REMOVE_CHUNK, STORE_SUBPATH, Store } from '../../src/storage/store.js';
+import { buildPodmanEnv, REMOVE_CHUNK, STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const FAKE_BIN = resolve(__dirname, 'fake-bin');
@@ -189,6 +189,35 @@ describe('podman invocation shape', () => {
     expect((await caught(store.remove([]))).name).toBe('InvalidArgument');
     expect(calls()).toEqual([]);
     store.close();
+  });
+});
+
+describe("podman's environment", () => {
+  it("drops the daemon's systemd channels: podman must not notify or feed the watchdog for us", () => {
+    const env = buildPodmanEnv(
+      {
+        PATH: '/usr/bin',
+        NOTIFY_SOCKET: '/run/systemd/notify',
+        WATCHDOG_USEC: '60000000',
+        WATCHDOG_PID: '42',
+        LISTEN_FDS: '1',
+        LISTEN_PID: '42',
+        LISTEN_FDNAMES: 'varlink',
+        BOOTC_STORAGED_HOST_MNTNS: 'mnt:[4026531841]',
+        CONTAINERS_REGISTRIES_CONF: '/etc/r.conf',
+      },
+      '/run/bootc-storaged/empty-home',
+    );
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'PATH',
+        'CONTAINERS_REGISTRIES_CONF',
+        'HOME',
+        'DOCKER_CONFIG',
+        'XDG_CONFIG_HOME',
+        'REGISTRY_AUTH_FILE',
+      ].sort(),
+    );
   });
 });
 

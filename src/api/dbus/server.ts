@@ -6,11 +6,12 @@ import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ACTION_READ, type ActionId, lookupMethodPolicy } from '../../authz/actions.js';
+import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError } from '../../errors.js';
 import type { Job, JobResultName } from '../../jobs/job.js';
-import { parseImageTarget, parseReference } from '../../storage/reference.js';
+import { parseReference } from '../../storage/reference.js';
 import { escapeControls } from '../../storage/run-podman.js';
 import { MAX_LIST_ARGS } from '../../storage/store.js';
 import { mapErrorToDBus } from './map-error.js';
@@ -28,6 +29,7 @@ import {
   STORAGE_PATH,
   STORAGE_PROPERTIES,
 } from './members.js';
+import { describeTarget, jobPath, jobProps, requesterKey } from './wire.js';
 
 const { Message, Variant } = dbus;
 const METHOD_CALL = 1;
@@ -180,7 +182,9 @@ export class DBusServer {
     // so a password dialog never shows a caller's raw string and invalid input never prompts at all.
     // Prune's list names images to KEEP.
     const details: Record<string, string> = {};
-    const shown = (list: string[]) => list.slice(0, 8).map(describeTarget).join(' ');
+    // What the password dialog shows: the first eight, and how many more, never a silently cut list.
+    const shown = (list: string[]) =>
+      list.slice(0, 8).map(describeTarget).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
     if (typeof args[0] === 'string') details.image = parseReference(args[0]).canonical;
     else if (member === 'Remove') details.image = shown(args[0] as string[]);
     else if (member === 'Prune') details.roots = shown(args[0] as string[]);
@@ -200,39 +204,52 @@ export class DBusServer {
         ]);
     }
     const uid = await this.callerUid(sender);
+    // The caller is its bus connection: its cancel withdraws it alone from a job others joined.
+    const who = requesterKey(sender);
     switch (member) {
       case 'Pull': {
-        const result = await this.service.pull(args[0] as string, args[1] as string, uid).result;
-        return this.reply(msg, out, [result.fetched]);
+        const job = this.service.pull(args[0] as string, args[1] as string, uid, who);
+        return this.reply(msg, out, [(await job.resultFor(who)).fetched]);
       }
       case 'PullFromHost':
-        await this.service.pullFromHost(args[0] as string, uid).result;
+        await this.service.pullFromHost(args[0] as string, uid, who).resultFor(who);
         return this.reply(msg, out, []);
-      case 'Remove':
-        return this.reply(msg, out, [await this.service.remove(args[0] as string[], uid).result]);
-      case 'Prune':
-        return this.reply(msg, out, [await this.service.prune(args[0] as string[], uid).result]);
+      case 'Remove': {
+        const job = this.service.remove(args[0] as string[], uid, who);
+        return this.reply(msg, out, [await job.resultFor(who)]);
+      }
+      case 'Prune': {
+        const job = this.service.prune(args[0] as string[], uid, who);
+        return this.reply(msg, out, [await job.resultFor(who)]);
+      }
       case 'GarbageCollect':
-        return this.reply(msg, out, [await this.service.garbageCollect(args[0] as boolean, uid)]);
+        return this.reply(msg, out, [await this.service.garbageCollect(args[0] as boolean, uid, who)]);
     }
     throw createError('AccessDenied', `${member} is not allowed`);
   }
 
-  /** The owner cancels freely; anyone else needs the cancel-foreign action. */
+  /**
+   * A caller who wants the job (its connection, else its uid, submitted or joined it) withdraws itself
+   * without polkit; the job stops only when nobody wants it any more. Anyone else stops it for everyone,
+   * which needs the cancel-foreign action.
+   */
   private async cancel(msg: dbus.Message, job: Job): Promise<void> {
     const sender = msg.sender ?? '';
     const uid = await this.callerUid(sender);
     const policy = lookupMethodPolicy('CancelJob');
     if (!policy || !('ownerOr' in policy)) throw createError('AccessDenied', 'cancel is not allowed');
-    if (uid !== job.owner) {
-      await this.authorize(
-        sender,
-        policy.ownerOr,
-        { job: String(job.id) },
-        (msg.flags & FLAG_ALLOW_INTERACTIVE) !== 0,
-      );
+    if (job.isWantedBy(uid, requesterKey(sender))) {
+      const stopped = job.withdraw(uid, requesterKey(sender));
+      this.log.info({ job: job.id, by: uid, stopped }, stopped ? 'cancel requested' : 'caller withdrew');
+      return;
     }
-    this.log.info({ job: job.id, by: uid }, 'cancel requested');
+    await this.authorize(
+      sender,
+      policy.ownerOr,
+      { job: String(job.id) },
+      (msg.flags & FLAG_ALLOW_INTERACTIVE) !== 0,
+    );
+    this.log.info({ job: job.id, by: uid }, 'cancel requested (for every caller)');
     job.cancel();
   }
 
@@ -275,18 +292,9 @@ export class DBusServer {
     }
   }
 
-  private async callerUid(sender: string): Promise<number> {
-    const reply = await this.bus.call(
-      new Message({
-        destination: 'org.freedesktop.DBus',
-        path: '/org/freedesktop/DBus',
-        interface: 'org.freedesktop.DBus',
-        member: 'GetConnectionUnixUser',
-        signature: 's',
-        body: [sender],
-      }),
-    );
-    return reply?.body[0] as number;
+  /** The caller's uid as the bus vouches for it (one lookup in authz/caller-uid.ts). */
+  private callerUid(sender: string): Promise<number> {
+    return callerUid(this.bus, sender);
   }
 
   private handleProperties(msg: dbus.Message, iface: string, job?: Job): [string, unknown[]] {
@@ -375,32 +383,7 @@ export class DBusServer {
   }
 }
 
-/** A Remove/Prune entry as polkit shows it: the normalized reference or the image ID. */
-function describeTarget(input: string): string {
-  const target = parseImageTarget(input);
-  return target.kind === 'id' ? target.id : target.ref.canonical;
-}
-
 /** dbus-next's typings declare the first argument a string; it is the message being answered. */
 function newError(msg: dbus.Message, name: string, text: string): dbus.Message {
   return Message.newError(msg as unknown as string, name, text);
-}
-
-export function jobPath(id: number): string {
-  return `${JOB_PATH_PREFIX}${id}`;
-}
-
-function jobProps(job: Job): Record<string, unknown> {
-  return {
-    Id: job.id,
-    Kind: job.kind,
-    Target: job.target,
-    State: job.state,
-    Progress: job.progress,
-    BytesDone: BigInt(Math.max(0, Math.trunc(job.bytesDone))),
-    BytesTotal: BigInt(Math.max(0, Math.trunc(job.bytesTotal))),
-    LayersDone: job.layersDone,
-    LayersTotal: job.layersTotal,
-    Owner: job.owner,
-  };
 }

@@ -1,0 +1,66 @@
+// A registry's manifest is untrusted input: it is parsed against a schema before any number in it is used, so
+// a hostile or intercepted registry can at worst make a pull's size unknown, never crash or wedge the daemon
+// (a size of 1e309 parses as Infinity, a string size would be concatenated, BigInt() of either throws).
+
+import { z } from 'zod';
+
+/** A byte count a registry reports: a safe non-negative integer (no Infinity, NaN, fraction or string). */
+const Size = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+/** At most this many entries are looked at; a real image has tens of layers and a handful of platforms. */
+const MAX_ENTRIES = 4096;
+
+const ManifestSchema = z.object({
+  manifests: z
+    .array(
+      z.object({
+        digest: Digest,
+        platform: z.object({ os: z.string().optional(), architecture: z.string().optional() }).optional(),
+      }),
+    )
+    .max(MAX_ENTRIES)
+    .optional(),
+  layers: z
+    .array(z.object({ size: Size }))
+    .max(MAX_ENTRIES)
+    .optional(),
+  config: z.object({ size: Size }).optional(),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** What a pull of one image manifest fetches. */
+export interface RemoteSize {
+  bytes: number;
+  layers: number;
+}
+
+/** The manifest in `text`, or undefined when it is not JSON or not a manifest we can trust the sizes of. */
+export function parseManifest(text: string): Manifest | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The digest of this machine's linux image in a manifest list (index), if it has one. */
+export function pickPlatform(manifest: Manifest, nodeArch: string = process.arch): string | undefined {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[
+    nodeArch
+  ];
+  return manifest.manifests?.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === arch)
+    ?.digest;
+}
+
+/** Bytes and layers of an image manifest; undefined when it has no layers or the total is not safe. */
+export function sumManifest(manifest: Manifest): RemoteSize | undefined {
+  if (!manifest.layers) return undefined;
+  const bytes = manifest.layers.reduce((n, l) => n + l.size, manifest.config?.size ?? 0);
+  if (!Number.isSafeInteger(bytes)) return undefined;
+  return { bytes, layers: manifest.layers.length };
+}
