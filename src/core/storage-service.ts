@@ -12,10 +12,18 @@ import type { Job, JobKind, JobWork } from '../jobs/job.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseImageTarget, parseReference } from '../storage/reference.js';
-import { MAX_LIST_ARGS, type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
+import { type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
 import { measureDirSize } from './dir-size.js';
 import { ImageView } from './image-view.js';
+import {
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type StorageServiceOptions,
+} from './service-options.js';
 import { StoreHandle } from './store-handle.js';
+import { checkListSize, describeTargets } from './targets.js';
+
+export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, type StorageServiceOptions };
 
 /** How often a running pull's staged bytes are measured. */
 const BYTES_POLL_MS = 250;
@@ -23,26 +31,6 @@ const BYTES_POLL_MS = 250;
 const SIZE_GRACE_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-export interface StorageServiceOptions {
-  maxQueued?: number;
-  logger?: Logger;
-  /** A pull that shows no progress (no staged bytes, no podman progress line) this long fails; 0 = never. */
-  stallTimeoutMs?: number;
-  /**
-   * Ask the registry for each pull's total size (one extra manifest GET, which rate-limited registries such
-   * as Docker Hub count; ~4 % slower on a 200 MB pull from localhost, measured). Default true.
-   */
-  progressTotals?: boolean;
-  /** How long GarbageCollect waits for the ostree sysroot lock (bootc/ostree deploying) before SysrootLocked. */
-  lockTimeoutMs?: number;
-}
-
-/** Default wait for the sysroot lock: bootc holds it across a whole upgrade (pull and deploy). */
-export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
-
-/** Default stall limit: a registry that accepts connections but sends nothing must not hold the queue. */
-export const DEFAULT_STALL_TIMEOUT_MS = 300_000;
 
 export class StorageService {
   readonly queue: JobQueue;
@@ -400,16 +388,4 @@ export class StorageService {
       .get()
       .catch((err: unknown) => this.log.warn({ err: String(err) }, 'image view refresh failed'));
   }
-}
-
-/** A job's Target for a list: the first few entries, so ListJobs stays small whatever a caller sends. */
-function describeTargets(list: readonly string[]): string {
-  const shown = list.slice(0, 8).join(' ');
-  return list.length > 8 ? `${shown} (+${list.length - 8} more)` : shown;
-}
-
-function checkListSize(list: readonly string[], what: string) {
-  if (list.length === 0) throw createError('InvalidArgument', `no ${what} given`);
-  if (list.length > MAX_LIST_ARGS)
-    throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} ${what} per call`);
 }

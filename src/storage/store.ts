@@ -9,16 +9,12 @@ import pino, { type Logger } from 'pino';
 import { createError, isStorageError, type StorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
 import { findExecutable } from './find-executable.js';
+import { findImage, imageKeys, referenceKeys, resolveTarget } from './image-match.js';
 import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { type PullProgressEvent, parsePullProgressLine } from './parse-pull-progress.js';
-import {
-  type ImageReference,
-  type ImageTarget,
-  parseImageTarget,
-  parseReference,
-  tryParseStoredName,
-} from './reference.js';
+import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
+import { type ImageReference, parseImageTarget, parseReference } from './reference.js';
 import { ensureLabeled, type Relabeler } from './relabel.js';
 import {
   assertSuccess,
@@ -90,7 +86,9 @@ export interface PullOptions extends CallOptions {
   tmpDir?: string | undefined;
 }
 
+export { findImage, imageKeys, lookupKeys, referenceKeys } from './image-match.js';
 export type { RemoteSize } from './manifest.js';
+export { buildPodmanEnv, resolveToolchain } from './podman-env.js';
 
 export interface PullResult {
   fetched: boolean;
@@ -104,46 +102,6 @@ type RunOpts = Partial<RunPodmanOptions> & {
 };
 
 const NO_AUTH = { path: undefined, content: Buffer.from('{}') };
-
-/** Environment variables that would let podman read credentials other than the ones we hand it. */
-const CREDENTIAL_ENV = ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'HOME'];
-/** Environment variables that would change which store podman opens or how. */
-const STORE_ENV = ['STORAGE_OPTS', 'STORAGE_DRIVER'];
-/** Environment variables that would make podman a client of some other podman service instead of our store. */
-const REMOTE_ENV = ['CONTAINER_HOST', 'CONTAINER_CONNECTION', 'CONTAINER_SSHKEY', 'CONTAINER_PASSPHRASE'];
-/**
- * The daemon's own systemd channels: podman would notify readiness or feed the watchdog in our name
- * (NotifyAccess=main refuses it, but nothing of ours is its business), or take our socket-activation fds.
- */
-const DAEMON_ENV = [
-  'NOTIFY_SOCKET',
-  'WATCHDOG_USEC',
-  'WATCHDOG_PID',
-  'LISTEN_FDS',
-  'LISTEN_PID',
-  'LISTEN_FDNAMES',
-  'BOOTC_STORAGED_HOST_MNTNS',
-];
-
-/** Resolves the helper programs; a missing one is named before anything on disk changes. */
-export function resolveToolchain(podman = 'podman', pathEnv = process.env.PATH): Toolchain {
-  const found: Partial<Toolchain> = {};
-  for (const [key, name] of [
-    ['podman', podman],
-    ['unshare', 'unshare'],
-    ['setpriv', 'setpriv'],
-    ['sh', '/bin/sh'],
-  ] as const) {
-    const path = findExecutable(name, pathEnv);
-    if (!path) {
-      throw createError('PodmanMissing', `required program "${name}" was not found on PATH`, {
-        program: name,
-      });
-    }
-    found[key] = path;
-  }
-  return found as Toolchain;
-}
 
 export class Store {
   readonly sysroot: string;
@@ -556,19 +514,6 @@ export class Store {
   }
 }
 
-/** podman's environment: the daemon's own, minus anything that could pick other credentials or another store. */
-export function buildPodmanEnv(base: NodeJS.ProcessEnv, emptyHome: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
-  for (const key of [...CREDENTIAL_ENV, ...STORE_ENV, ...REMOTE_ENV, ...DAEMON_ENV]) delete env[key];
-  // podman 4.3 reads ~/.docker/config.json and ~/.config/containers/auth.json even with REGISTRY_AUTH_FILE
-  // set (measured): point every such lookup at an empty directory only we can write.
-  env.HOME = emptyHome;
-  env.DOCKER_CONFIG = emptyHome;
-  env.XDG_CONFIG_HOME = emptyHome;
-  env.REGISTRY_AUTH_FILE = '/proc/self/fd/4';
-  return env;
-}
-
 /** Validates a pull policy string. */
 export function parsePullPolicy(policy: string): PullPolicy {
   if (!(PULL_POLICIES as readonly string[]).includes(policy)) {
@@ -581,57 +526,6 @@ export function parsePullPolicy(policy: string): PullPolicy {
     );
   }
   return policy as PullPolicy;
-}
-
-/** The normalized keys under which a reference can match an image: `repo:tag` and/or `repo@digest`. */
-export function referenceKeys(ref: ImageReference): string[] {
-  return [ref.nameKey, ref.digestKey].filter((k): k is string => k !== undefined);
-}
-
-/** The normalized keys of an image: each name and repo digest, re-normalized (raw when not a registry name). */
-export function imageKeys(image: ImageEntry): string[] {
-  const keys: string[] = [];
-  for (const raw of [...image.names, ...image.digests]) {
-    const ref = tryParseStoredName(raw);
-    if (ref) keys.push(...referenceKeys(ref));
-    else keys.push(raw);
-  }
-  return keys;
-}
-
-/** The image a reference names, if any. */
-/**
- * The keys a lookup by reference may match: the digest alone when there is one (quay.io/a:1@sha256:B must not
- * match whatever quay.io/a:1 points at now), else the tag. Prune roots match on both (keeping more is safe).
- */
-export function lookupKeys(ref: ImageReference): string[] {
-  return ref.digestKey !== undefined ? [ref.digestKey] : referenceKeys(ref);
-}
-
-export function findImage(images: readonly ImageEntry[], ref: ImageReference): ImageEntry | undefined {
-  const keys = lookupKeys(ref);
-  return images.find((img) => imageKeys(img).some((k) => keys.includes(k)));
-}
-
-/** Which image a removal target hits, and which of its names go: one name for a tag, all for an ID or digest. */
-function resolveTarget(
-  images: readonly ImageEntry[],
-  target: ImageTarget,
-): { image: ImageEntry; names: string[] } | undefined {
-  if (target.kind === 'id') {
-    const image = images.find((img) => img.id === target.id);
-    return image && { image, names: image.names };
-  }
-  const ref = target.ref;
-  if (ref.digest === undefined && ref.nameKey !== undefined) {
-    for (const image of images) {
-      const name = image.names.find((n) => tryParseStoredName(n)?.nameKey === ref.nameKey);
-      if (name !== undefined) return { image, names: [name] };
-    }
-    return undefined;
-  }
-  const image = findImage(images, ref);
-  return image && { image, names: image.names };
 }
 
 function asPullFailed(err: StorageError, ref: ImageReference): StorageError {
