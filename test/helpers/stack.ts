@@ -19,7 +19,8 @@ export interface Stack {
   builder: ImageBuilder;
   daemon: DaemonProcess;
   client: dbus.MessageBus;
-  restartDaemon(args?: string[]): Promise<DaemonProcess>;
+  /** Stops the daemon and starts it again, with other arguments and environment variables if given. */
+  restartDaemon(args?: string[], extraEnv?: NodeJS.ProcessEnv): Promise<DaemonProcess>;
   stop(): Promise<void>;
 }
 
@@ -47,12 +48,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const builder = createImageBuilder(tmp.path);
   await opts.beforeDaemon?.(sandbox);
   const env = { ...sandbox.env, ...opts.daemonEnv };
-  const launch = (args = opts.daemonArgs ?? []) =>
+  const launch = (args = opts.daemonArgs ?? [], extraEnv: NodeJS.ProcessEnv = {}) =>
     startDaemon({
       busAddress: bus.address,
       sysroot: sandbox.sysroot,
       run: sandbox.run,
-      env,
+      env: { ...env, ...extraEnv },
       args,
       hostPid: opts.hostPid?.(),
     });
@@ -65,9 +66,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     builder,
     daemon: await launch(),
     client: connectClient(bus.address),
-    restartDaemon: async (args) => {
+    restartDaemon: async (args, extraEnv) => {
       await stack.daemon.stop();
-      stack.daemon = await launch(args);
+      stack.daemon = await launch(args, extraEnv);
       return stack.daemon;
     },
     stop: async () => {

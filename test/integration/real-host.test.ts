@@ -4,8 +4,17 @@
 // store that cannot be made (answered at once, retried by the next write), a read-only file system, the
 // composefs layout, and GarbageCollect under libostree's sysroot lock.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callStorage, errorName } from '../helpers/daemon.js';
@@ -209,6 +218,38 @@ describe('a store that cannot be created', () => {
     expect(message).toMatch(/read-only/);
     expect(message).toContain(ro);
     host.exec(['umount', ro]);
+  });
+});
+
+describe('a missing podman', () => {
+  it('is named at once (StoreUnavailable, the program), and the next write works once podman is installed', async () => {
+    // A PATH with everything the daemon runs but podman.
+    const bin = join(s.dir, 'bin-without-podman');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['nsenter', 'unshare', 'setpriv', 'mount', 'sh', 'skopeo', 'nice', 'systemd-notify']) {
+      const path = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      symlinkSync(path, join(bin, tool));
+    }
+    const fresh = join(s.dir, 'fresh-sysroot');
+    createSysroot(fresh);
+    await s.restartDaemon(['--sysroot', fresh], { PATH: bin });
+    const r = await timedError('Pull', 'ss', [`${s.registry.host}/host/x:1`, 'missing']);
+    expect(r.name).toBe('org.bootc.Storage.Error.StoreUnavailable');
+    expect(r.ms).toBeLessThan(1000);
+    const message = await callStorage(s.client, 'List').catch((e: { text: string }) => e.text);
+    expect(message).toMatch(/"podman" was not found/);
+    expect(message).toContain(join(fresh, 'ostree/bootc/storage'));
+    expect(lstatSync(join(fresh, 'ostree')).isDirectory()).toBe(true);
+    expect(() => lstatSync(join(fresh, 'ostree/bootc/storage.tmp'))).toThrow(/ENOENT/); // nothing left behind
+    // podman appears (a package installed): the next write creates the store, no restart.
+    symlinkSync(
+      execFileSync('sh', ['-c', 'command -v podman'], { encoding: 'utf8' }).trim(),
+      join(bin, 'podman'),
+    );
+    const ref = `${s.registry.host}/host/late-podman:1`;
+    await s.builder.buildAndPush(ref);
+    expect(await callStorage(s.client, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);
+    await s.restartDaemon(['--sysroot', s.sandbox.sysroot]);
   });
 });
 

@@ -129,3 +129,48 @@ describe('JobQueue', () => {
     expect(q.idle).toBe(true);
   });
 });
+
+describe('requesters of a joined job', () => {
+  it('withdraws one requester (its call ends Canceled), keeps the job for the others, stops it with the last', async () => {
+    const q = new JobQueue();
+    const gate = deferred();
+    const work = async (ctx: JobContext) => {
+      await Promise.race([
+        gate.promise,
+        new Promise((_r, rej) => ctx.signal.addEventListener('abort', () => rej(new Error('aborted')))),
+      ]);
+      return 'pulled';
+    };
+    const { job } = q.submit(req('x', work));
+    job.addRequester('bus:a', 1000);
+    const { job: same, joined } = q.submit(req('x', work));
+    expect(joined).toBe(true);
+    same.addRequester('bus:b', 0);
+    const a = job.resultFor('bus:a');
+    const b = job.resultFor('bus:b');
+    expect(job.isWantedBy(1000, 'bus:a')).toBe(true);
+    expect(job.isWantedBy(1000)).toBe(true); // another connection of the same uid
+    expect(job.isWantedBy(65534, 'bus:c')).toBe(false);
+    expect(job.withdraw(1000, 'bus:a')).toBe(false); // bus:b still wants it
+    expect(await name(a)).toBe('Canceled');
+    expect(job.finished).toBe(false);
+    gate.resolve();
+    expect(await b).toBe('pulled');
+  });
+
+  it('cancels the job for everyone when its last requester withdraws, by uid from another connection', async () => {
+    const q = new JobQueue();
+    const { job } = q.submit(
+      req(
+        'y',
+        (ctx) => new Promise((_r, rej) => ctx.signal.addEventListener('abort', () => rej(new Error('x')))),
+      ),
+    );
+    job.addRequester('bus:a', 1000);
+    job.addRequester('bus:a2', 1000);
+    const a = job.resultFor('bus:a');
+    expect(job.withdraw(1000, 'bus:cli')).toBe(true); // every request of uid 1000 goes; nobody is left
+    expect(await name(a)).toBe('Canceled');
+    expect(await name(job.result)).toBe('Canceled');
+  });
+});
