@@ -2,35 +2,172 @@
 // (D-Bus, Varlink, CLI) map names, never messages. Drift tests check that each name is documented in the
 // introspection XML and the README.
 
-/** Each entry: the stable name and a one-line description used in docs and drift tests. */
+/**
+ * The exit statuses of bootc-storagectl (documented in its --help and man page). Each error below names the
+ * one it exits with, so the CLI never keeps a second table.
+ */
+export const EXIT = {
+  OK: 0,
+  /** `exists`: the image is absent; any other command: a failure that fits no other code. */
+  FAILURE: 1,
+  USAGE: 2,
+  NOT_AUTHORIZED: 3,
+  INVALID_INPUT: 4,
+  NOT_FOUND: 5,
+  BUSY: 6,
+  PULL_OR_STORAGE_FAILED: 7,
+  CANCELED_ELSEWHERE: 8,
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * How an error goes out: `public` under its own name on both transports; `internal` never on the wire (it
+ * goes out as PullFailed while pulling, else StorageFailure, with the detail in the message); `denied` and
+ * `interactive` as each transport's standard authorization errors.
+ */
+type Wire = 'public' | 'internal' | 'denied' | 'interactive';
+
+interface ErrorSpec {
+  description: string;
+  wire: Wire;
+  exit: ExitCode;
+}
+
+/** The one catalogue: each name with its description (docs, drift tests), wire treatment and CLI exit status. */
 export const ERROR_CATALOGUE = {
-  InvalidReference: 'The image reference is malformed, not fully qualified, or names a transport.',
-  InvalidArgument: 'An argument other than an image reference is invalid (policy, list size, job id).',
-  NotFound: 'The named image or job does not exist.',
-  PullFailed: 'podman could not fetch the image (registry unreachable, unauthorized, manifest unknown).',
-  PodmanFailed: 'podman exited non-zero; carries exit code, signal and the tail of its stderr.',
-  PodmanMissing: 'A required helper binary (podman, unshare, setpriv) is not installed.',
-  AuthFileInvalid: "The sysroot's auth.json is not a JSON object; its path is named, its content never is.",
-  Canceled: 'The job was canceled before it finished.',
-  TimedOut: 'A podman call exceeded its time limit and was killed.',
-  Busy: 'The job queue is full; try again later.',
-  StorageFailure: 'The store could not be created, opened, read or changed.',
-  StoreUnavailable:
-    'The store cannot be created or opened (a file where a directory should be, no podman, …); the message names the path and the cause, and the next write tries again.',
-  ReadOnlyFilesystem:
-    "The file system holding the store is itself read-only (not just the sysroot's mount), so nothing can be written.",
-  SysrootLocked:
-    'Another process (bootc, ostree, rpm-ostree) held the ostree sysroot lock for longer than the wait allows; nothing was removed.',
-  NoRoots: 'A prune was asked with no roots, which would remove every image; refused.',
-  InvalidBoundImage:
-    'A deployment file naming a garbage-collection root (bound image, origin) cannot be understood.',
-  AccessDenied: 'Authorization was refused.',
-  InteractiveAuthorizationRequired: 'Authorization needs interaction but the caller did not allow it.',
+  InvalidReference: {
+    description: 'The image reference is malformed, not fully qualified, or names a transport.',
+    wire: 'public',
+    exit: EXIT.INVALID_INPUT,
+  },
+  InvalidArgument: {
+    description: 'An argument other than an image reference is invalid (policy, list size, job id).',
+    wire: 'public',
+    exit: EXIT.INVALID_INPUT,
+  },
+  NotFound: { description: 'The named image or job does not exist.', wire: 'public', exit: EXIT.NOT_FOUND },
+  PullFailed: {
+    description: 'podman could not fetch the image (registry unreachable, unauthorized, manifest unknown).',
+    wire: 'public',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  PodmanFailed: {
+    description: 'podman exited non-zero; carries exit code, signal and the tail of its stderr.',
+    wire: 'internal',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  PodmanMissing: {
+    description: 'A required helper binary (podman, unshare, setpriv) is not installed.',
+    wire: 'internal',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  AuthFileInvalid: {
+    description: "The sysroot's auth.json is not a JSON object; its path is named, its content never is.",
+    wire: 'internal',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  Canceled: {
+    description: 'The job was canceled before it finished.',
+    wire: 'public',
+    exit: EXIT.CANCELED_ELSEWHERE,
+  },
+  TimedOut: {
+    description: 'A podman call exceeded its time limit and was killed.',
+    wire: 'internal',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  Busy: { description: 'The job queue is full; try again later.', wire: 'public', exit: EXIT.BUSY },
+  StorageFailure: {
+    description: 'The store could not be created, opened, read or changed.',
+    wire: 'public',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  StoreUnavailable: {
+    description:
+      'The store cannot be created or opened (a file where a directory should be, no podman, …); the message names the path and the cause, and the next write tries again.',
+    wire: 'public',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  ReadOnlyFilesystem: {
+    description:
+      "The file system holding the store is itself read-only (not just the sysroot's mount), so nothing can be written.",
+    wire: 'public',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  SysrootLocked: {
+    description:
+      'Another process (bootc, ostree, rpm-ostree) held the ostree sysroot lock for longer than the wait allows; nothing was removed.',
+    wire: 'public',
+    exit: EXIT.BUSY,
+  },
+  NoRoots: {
+    description: 'A prune was asked with no roots, which would remove every image; refused.',
+    wire: 'public',
+    exit: EXIT.INVALID_INPUT,
+  },
+  InvalidBoundImage: {
+    description:
+      'A deployment file naming a garbage-collection root (bound image, origin) cannot be understood.',
+    wire: 'public',
+    exit: EXIT.INVALID_INPUT,
+  },
+  AccessDenied: { description: 'Authorization was refused.', wire: 'denied', exit: EXIT.NOT_AUTHORIZED },
+  InteractiveAuthorizationRequired: {
+    description: 'Authorization needs interaction but the caller did not allow it.',
+    wire: 'interactive',
+    exit: EXIT.NOT_AUTHORIZED,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** D-Bus names of the public errors: org.bootc.Storage.Error.<Name>. */
+export const DBUS_ERROR_PREFIX = 'org.bootc.Storage.Error.';
+/** Varlink names of the public errors: org.bootc.Storage.<Name> (the interface's own errors). */
+export const VARLINK_ERROR_PREFIX = 'org.bootc.Storage.';
+const STANDARD_WIRE_NAMES = {
+  dbus: {
+    denied: 'org.freedesktop.DBus.Error.AccessDenied',
+    interactive: 'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired',
+  },
+  varlink: {
+    denied: 'org.varlink.service.PermissionDenied',
+    interactive: 'org.varlink.service.PermissionDenied',
+  },
 } as const;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
 
 export const ERROR_NAMES = Object.keys(ERROR_CATALOGUE) as ErrorName[];
+
+/** Catalogue names sent on the wire under their own name (org.bootc.Storage.Error.<Name> on D-Bus). */
+export const WIRE_ERROR_NAMES: readonly ErrorName[] = ERROR_NAMES.filter(
+  (n) => ERROR_CATALOGUE[n].wire === 'public',
+);
+
+/**
+ * The one mapping of an error onto a transport: its wire name there. Internal failures go out as PullFailed
+ * while pulling (`pulling`), else as StorageFailure; authorization errors as the transport's standard ones.
+ */
+export function wireErrorName(err: unknown, transport: 'dbus' | 'varlink', pulling: boolean): string {
+  const e = toStorageError(err);
+  const { wire } = ERROR_CATALOGUE[e.name];
+  if (wire === 'denied' || wire === 'interactive') return STANDARD_WIRE_NAMES[transport][wire];
+  const name = wire === 'public' ? e.name : pulling ? 'PullFailed' : 'StorageFailure';
+  return `${transport === 'dbus' ? DBUS_ERROR_PREFIX : VARLINK_ERROR_PREFIX}${name}`;
+}
+
+/** The CLI exit status for a D-Bus error name (catalogue names; anything else is EXIT.FAILURE). */
+export function exitCodeForDBusError(dbusName: string): ExitCode {
+  for (const n of ERROR_NAMES) {
+    const spec = ERROR_CATALOGUE[n];
+    if (spec.wire === 'public' && dbusName === `${DBUS_ERROR_PREFIX}${n}`) return spec.exit;
+    if (spec.wire === 'denied' || spec.wire === 'interactive') {
+      if (dbusName === STANDARD_WIRE_NAMES.dbus[spec.wire]) return spec.exit;
+    }
+  }
+  return EXIT.FAILURE;
+}
 
 /** Extra structured facts an error carries; never secrets. */
 export interface ErrorDetails {

@@ -1,47 +1,18 @@
 // The documented exit statuses of bootc-storagectl and the mapping from D-Bus error names onto them.
 // The same table is printed in --help, written in docs/bootc-storagectl.1 and checked by the CLI tests.
 
-export const EXIT = {
-  OK: 0,
-  /** `exists`: the image is absent; any other command: a failure that fits no other code. */
-  FAILURE: 1,
-  USAGE: 2,
-  NOT_AUTHORIZED: 3,
-  INVALID_INPUT: 4,
-  NOT_FOUND: 5,
-  BUSY: 6,
-  PULL_OR_STORAGE_FAILED: 7,
-  CANCELED_ELSEWHERE: 8,
-  INTERRUPTED: 130,
-} as const;
+import { EXIT, type ExitCode, exitCodeForDBusError } from '../errors.js';
 
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { EXIT, type ExitCode };
 
-const STORAGE_ERROR = 'org.bootc.Storage.Error.';
-const FREEDESKTOP_ERROR = 'org.freedesktop.DBus.Error.';
-
-/** D-Bus error name → exit status; names not listed give EXIT.FAILURE. */
-const BY_ERROR_NAME: Readonly<Record<string, ExitCode>> = {
-  [`${FREEDESKTOP_ERROR}AccessDenied`]: EXIT.NOT_AUTHORIZED,
-  [`${FREEDESKTOP_ERROR}InteractiveAuthorizationRequired`]: EXIT.NOT_AUTHORIZED,
-  [`${STORAGE_ERROR}InvalidReference`]: EXIT.INVALID_INPUT,
-  [`${STORAGE_ERROR}InvalidArgument`]: EXIT.INVALID_INPUT,
-  [`${STORAGE_ERROR}NoRoots`]: EXIT.INVALID_INPUT,
-  [`${STORAGE_ERROR}InvalidBoundImage`]: EXIT.INVALID_INPUT,
-  [`${FREEDESKTOP_ERROR}InvalidArgs`]: EXIT.INVALID_INPUT,
-  [`${STORAGE_ERROR}NotFound`]: EXIT.NOT_FOUND,
-  [`${STORAGE_ERROR}Busy`]: EXIT.BUSY,
-  [`${STORAGE_ERROR}PullFailed`]: EXIT.PULL_OR_STORAGE_FAILED,
-  [`${STORAGE_ERROR}StorageFailure`]: EXIT.PULL_OR_STORAGE_FAILED,
-  [`${STORAGE_ERROR}StoreUnavailable`]: EXIT.PULL_OR_STORAGE_FAILED,
-  [`${STORAGE_ERROR}ReadOnlyFilesystem`]: EXIT.PULL_OR_STORAGE_FAILED,
-  [`${STORAGE_ERROR}SysrootLocked`]: EXIT.BUSY,
-  [`${STORAGE_ERROR}Canceled`]: EXIT.CANCELED_ELSEWHERE,
+/** Transport-level D-Bus errors that are not catalogue errors. */
+const BY_STANDARD_NAME: Readonly<Record<string, ExitCode>> = {
+  'org.freedesktop.DBus.Error.InvalidArgs': EXIT.INVALID_INPUT,
 };
 
-/** The exit status for a D-Bus error name. */
+/** The exit status for a D-Bus error name: the catalogue's own column (src/errors.ts), else EXIT.FAILURE. */
 export function mapErrorNameToExitCode(name: string): ExitCode {
-  return BY_ERROR_NAME[name] ?? EXIT.FAILURE;
+  return BY_STANDARD_NAME[name] ?? exitCodeForDBusError(name);
 }
 
 /** The table printed at the end of the top-level --help (kept in step with the man page). */

@@ -4,9 +4,8 @@
 
 import type { Logger } from 'pino';
 import type { StorageService } from '../../core/storage-service.js';
-import { toStorageError } from '../../errors.js';
+import { toStorageError, wireErrorName } from '../../errors.js';
 import type { Job } from '../../jobs/job.js';
-import { WIRE_ERROR_NAMES } from '../dbus/map-error.js';
 import {
   permissionDenied,
   type VarlinkCall,
@@ -38,10 +37,9 @@ export interface VarlinkStorageServerOptions {
 export function mapErrorToVarlink(err: unknown, pulling: boolean): VarlinkError {
   if (err instanceof VarlinkError) return err;
   const e = toStorageError(err);
-  if (e.name === 'AccessDenied' || e.name === 'InteractiveAuthorizationRequired')
-    return permissionDenied(e.message);
-  const wire = WIRE_ERROR_NAMES.includes(e.name) ? e.name : pulling ? 'PullFailed' : 'StorageFailure';
-  return new VarlinkError(`${VARLINK_INTERFACE}.${wire}`, { message: e.message }, e.message);
+  const wire = wireErrorName(e, 'varlink', pulling);
+  if (wire === 'org.varlink.service.PermissionDenied') return permissionDenied(e.message);
+  return new VarlinkError(wire, { message: e.message }, e.message);
 }
 
 /** Builds the Varlink server for a core service; `server.server` is the net.Server to listen on. */
