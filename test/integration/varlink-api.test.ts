@@ -73,6 +73,8 @@ interface JobInfo {
   progress: number;
   bytesDone: number;
   bytesTotal: number;
+  layersDone: number;
+  layersTotal: number;
   owner: number;
 }
 const listJobs = async (c: VarlinkClient) => (await c.call<{ jobs: JobInfo[] }>(`${S}.ListJobs`)).jobs;
@@ -82,6 +84,8 @@ interface PullReply {
   progress: number;
   bytesDone: number;
   bytesTotal: number;
+  layersDone: number;
+  layersTotal: number;
   fetched?: boolean;
 }
 
@@ -124,6 +128,9 @@ describe('every method', () => {
     expect(pulled.job).toBeGreaterThan(0);
     expect(pulled.bytesTotal).toBeGreaterThan(256 * 1024);
     expect(pulled.bytesDone).toBe(pulled.bytesTotal);
+    // Layers reach Varlink as they reach D-Bus (one job projection in the core).
+    expect(pulled.layersTotal).toBeGreaterThan(0);
+    expect(pulled.layersDone).toBe(pulled.layersTotal);
     expect(await c.call(`${S}.Exists`, { image: ref })).toEqual({ present: true });
     expect((await c.call<PullReply>(`${S}.Pull`, { image: ref, policy: 'missing' })).fetched).toBe(false);
 
@@ -220,6 +227,8 @@ describe('jobs over Varlink', () => {
     expect(last.parameters).toMatchObject({ fetched: true, progress: 1 });
     expect(last.parameters.bytesTotal).toBeGreaterThan(TWO_MB);
     expect(last.parameters.bytesDone).toBe(last.parameters.bytesTotal);
+    expect(last.parameters.layersDone).toBe(last.parameters.layersTotal);
+    expect(progress.every((r) => typeof r.parameters.layersDone === 'number')).toBe(true);
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.every((r) => r.continues && r.parameters.fetched === undefined)).toBe(true);
     expect(new Set(replies.map((r) => r.parameters.job))).toEqual(new Set([last.parameters.job]));
@@ -245,6 +254,21 @@ describe('jobs over Varlink', () => {
     const running = (await listJobs(b)).find((j) => j.id === job);
     expect(running).toMatchObject({ kind: 'pull', state: 'running', owner: 0 });
     expect(running?.target).toBe(slow[1]);
+    // Every job field reaches Varlink, layers included.
+    expect(Object.keys(running ?? {}).sort()).toEqual(
+      [
+        'bytesDone',
+        'bytesTotal',
+        'id',
+        'kind',
+        'layersDone',
+        'layersTotal',
+        'owner',
+        'progress',
+        'state',
+        'target',
+      ].sort(),
+    );
     s.proxy.setRate(FAST);
     await waitFor(async () => (await listJobs(b)).every((j) => j.id !== job), 'the job to end', 60_000);
     expect(await b.call(`${S}.Exists`, { image: slow[1]! })).toEqual({ present: true });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ACTION_READ, type ActionId, lookupMethodPolicy } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
+import { PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError } from '../../errors.js';
 import type { Job, JobResultName } from '../../jobs/job.js';
@@ -38,12 +39,7 @@ const FLAG_ALLOW_INTERACTIVE = 0x4;
 /** A positive answer for the read action is reused for this long per caller (reads are hot; polkit is ~7 ms). */
 const READ_AUTH_TTL_MS = 10_000;
 const READ_AUTH_CACHE_MAX = 4096;
-/** Progress PropertiesChanged at most this often per job (state changes are always sent at once). */
-const PROGRESS_THROTTLE_MS = 100;
-
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
-/** Job fields published as PropertiesChanged while a job runs (throttled). */
-const PROGRESS_FIELDS = ['progress', 'bytesDone', 'bytesTotal', 'layersDone', 'layersTotal'];
 const INTROSPECT_IFACE = 'org.freedesktop.DBus.Introspectable';
 const PEER_IFACE = 'org.freedesktop.DBus.Peer';
 
@@ -79,7 +75,8 @@ export class DBusServer {
   private readonly authority: Authority;
   private readonly log: Logger;
   private readonly readAuth = new Map<string, number>();
-  private readonly jobThrottle = new Map<number, NodeJS.Timeout>();
+  /** Per job, the function that stops watching it (core/job-view.ts). */
+  private readonly jobWatches = new Map<number, () => void>();
   private inFlight = 0;
 
   constructor(private readonly opts: DBusServerOptions) {
@@ -348,23 +345,16 @@ export class DBusServer {
 
   private onJobNew(job: Job) {
     this.signal(STORAGE_PATH, STORAGE_IFACE, 'JobNew', 'uo', [job.id, jobPath(job.id)]);
-    job.on('changed', (names: string[]) => {
-      if (names.includes('state')) return this.emitJobProps(job, names);
-      if (this.jobThrottle.has(job.id)) return;
-      this.jobThrottle.set(
-        job.id,
-        setTimeout(() => {
-          this.jobThrottle.delete(job.id);
-          this.emitJobProps(job, PROGRESS_FIELDS);
-        }, PROGRESS_THROTTLE_MS),
-      );
-    });
+    // The core's one throttle (core/job-view.ts): state at once, progress at most every 100 ms.
+    this.jobWatches.set(
+      job.id,
+      watchJob(job, (names) => this.emitJobProps(job, [...names])),
+    );
   }
 
   private onJobRemoved(job: Job, result: JobResultName) {
-    const pending = this.jobThrottle.get(job.id);
-    if (pending) clearTimeout(pending);
-    this.jobThrottle.delete(job.id);
+    this.jobWatches.get(job.id)?.();
+    this.jobWatches.delete(job.id);
     this.emitJobProps(job, ['state', ...PROGRESS_FIELDS]);
     this.signal(STORAGE_PATH, STORAGE_IFACE, 'JobRemoved', 'uos', [job.id, jobPath(job.id), result]);
   }

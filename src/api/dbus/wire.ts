@@ -1,6 +1,7 @@
 // How the D-Bus adapter writes values onto the wire: job object paths and properties (uint64 that can never
 // throw), removal targets as polkit shows them, and a caller's identity as a job requester.
 
+import { viewJob } from '../../core/job-view.js';
 import type { Job } from '../../jobs/job.js';
 import { parseImageTarget } from '../../storage/reference.js';
 import { JOB_PATH_PREFIX } from './members.js';
@@ -16,23 +17,19 @@ export function jobPath(id: number): string {
 }
 
 export function jobProps(job: Job): Record<string, unknown> {
+  const v = viewJob(job); // the one projection every transport shares
   return {
-    Id: job.id,
-    Kind: job.kind,
-    Target: job.target,
-    State: job.state,
-    Progress: job.progress,
-    BytesDone: toUint64(job.bytesDone),
-    BytesTotal: toUint64(job.bytesTotal),
-    LayersDone: job.layersDone,
-    LayersTotal: job.layersTotal,
-    Owner: job.owner,
+    Id: v.id,
+    Kind: v.kind,
+    Target: v.target,
+    State: v.state,
+    Progress: v.progress,
+    BytesDone: BigInt(v.bytesDone),
+    BytesTotal: BigInt(v.bytesTotal),
+    LayersDone: v.layersDone,
+    LayersTotal: v.layersTotal,
+    Owner: v.owner,
   };
-}
-
-/** A byte count as D-Bus `t`: never throws (BigInt of Infinity or NaN would), clamped to a safe integer. */
-export function toUint64(n: number): bigint {
-  return Number.isFinite(n) ? BigInt(Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n)))) : 0n;
 }
 
 /** A D-Bus caller as a job requester: its unique connection name. */

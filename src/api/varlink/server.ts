@@ -3,6 +3,7 @@
 // logic here, and no authorization: whoever can open the socket is trusted (see the IDL's "Access control").
 
 import type { Logger } from 'pino';
+import { toCount, viewJob, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { toStorageError, wireErrorName } from '../../errors.js';
 import type { Job } from '../../jobs/job.js';
@@ -18,8 +19,6 @@ import { STORAGE_VARLINK_IDL } from './storage-idl.js';
 export const VARLINK_INTERFACE = 'org.bootc.Storage';
 /** Every job started over Varlink is owned by root: the caller's uid cannot be known (no SO_PEERCRED in Node). */
 export const VARLINK_OWNER = 0;
-/** Streamed Pull progress at most this often per call (the final reply is never delayed). */
-const PROGRESS_THROTTLE_MS = 100;
 
 export interface VarlinkStorageServerOptions {
   service: StorageService;
@@ -73,12 +72,12 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     );
   };
 
-  const progressOf = (job: Pick<Job, 'id' | 'progress' | 'bytesDone' | 'bytesTotal'>) => ({
-    job: job.id,
-    progress: job.progress,
-    bytesDone: toInt(job.bytesDone),
-    bytesTotal: toInt(job.bytesTotal),
-  });
+  // The one job projection every transport shares (core/job-view.ts).
+  const progressOf = <T>(job: Job<T>) => {
+    const v = viewJob(job);
+    const { progress, bytesDone, bytesTotal, layersDone, layersTotal } = v;
+    return { job: v.id, progress, bytesDone, bytesTotal, layersDone, layersTotal };
+  };
 
   const methods: Record<string, (p: VarlinkParams, call: VarlinkCall) => Promise<VarlinkParams | undefined>> =
     {
@@ -93,7 +92,7 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
             id: i.id,
             names: i.names,
             digest: i.digest,
-            size: toInt(i.size),
+            size: toCount(i.size),
             created: Math.trunc(i.created),
           })),
         };
@@ -102,24 +101,19 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
       async Pull(p, call) {
         const job = service.pull(p.image as string, p.policy as string, VARLINK_OWNER);
         if (call.oneway) return void detach(job.result, call.method);
-        let timer: NodeJS.Timeout | undefined;
-        const onChanged = () => {
-          if (timer) return;
-          timer = setTimeout(() => {
-            timer = undefined;
-            if (!job.finished) call.notify(progressOf(job));
-          }, PROGRESS_THROTTLE_MS);
-        };
+        let unwatch = () => undefined as void;
         if (call.more) {
           call.notify(progressOf(job)); // at once: the caller learns the job id
-          job.on('changed', onChanged);
+          // The core's one throttle: progress at most every 100 ms, as on D-Bus.
+          unwatch = watchJob(job, () => {
+            if (!job.finished) call.notify(progressOf(job));
+          });
         }
         try {
           const r = await awaitJob(job, call);
           return r && { ...progressOf(job), fetched: r.value.fetched };
         } finally {
-          job.off('changed', onChanged);
-          if (timer) clearTimeout(timer);
+          unwatch();
         }
       },
 
@@ -151,19 +145,7 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
 
       async ListJobs() {
         return {
-          jobs: service.listJobs().map((j) => {
-            const s = j.snapshot();
-            return {
-              id: s.id,
-              kind: s.kind,
-              target: s.target,
-              state: s.state,
-              progress: s.progress,
-              bytesDone: toInt(s.bytesDone),
-              bytesTotal: toInt(s.bytesTotal),
-              owner: s.owner,
-            };
-          }),
+          jobs: service.listJobs().map(viewJob),
         };
       },
 
@@ -195,8 +177,4 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     log,
     onActivity: opts.onActivity,
   });
-}
-
-function toInt(n: number): number {
-  return Math.max(0, Math.trunc(n));
 }

@@ -35,7 +35,8 @@ export const STORAGE_VARLINK_IDL = `# org.bootc.Storage: bootc's private contain
 # shared with D-Bus callers: an identical request already queued or running is joined, not repeated; a full
 # queue refuses with Busy. A call replies when its job ends.
 #   * Pull called with "more": true streams the job's progress (continues: true replies carrying job,
-#     progress, bytesDone, bytesTotal, at most every 100 ms), then the final reply, which also carries fetched.
+#     progress, bytesDone, bytesTotal, layersDone, layersTotal, at most every 100 ms), then the final reply,
+#     which also carries fetched.
 #   * Called with "oneway": true, Pull, PullFromHost, Remove, Prune and GarbageCollect only start (or join)
 #     the job and return at once; nothing is answered. Follow such a job with ListJobs.
 #   * A client that disconnects does NOT cancel its job: the job runs on (others may have joined it) and its
@@ -102,6 +103,10 @@ type Job (
   bytesDone: int,
   # Bytes expected in all; 0 when not known.
   bytesTotal: int,
+  # Layers podman has started copying so far.
+  layersDone: int,
+  # Layers the image has; 0 when not known.
+  layersTotal: int,
   # uid of the caller that started the job; 0 for every job started over Varlink.
   owner: int
 )
@@ -139,6 +144,10 @@ method Pull(
   bytesDone: int,
   # Bytes expected in all; 0 when not known (yet).
   bytesTotal: int,
+  # Layers podman has started copying so far.
+  layersDone: int,
+  # Layers the image has; 0 when not known (yet).
+  layersTotal: int,
   # Only in the final reply. missing: true when the image was pulled, false when it was already present;
   # always: true; newer: true only when the pull changed the image ID the reference names.
   fetched: ?bool

@@ -1,0 +1,74 @@
+// What every transport publishes about a job, defined once: the projection of its fields (numbers safe for
+// any wire: finite, non-negative integers for counts) and the throttle for progress updates, so D-Bus and
+// Varlink show the same fields at the same pace.
+
+import type { Job, JobKind, JobState } from '../jobs/job.js';
+
+/** Progress updates reach a transport at most this often per job; state changes and the end never wait. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+/** The fields of a job as transports show them. */
+export interface JobView {
+  id: number;
+  kind: JobKind;
+  target: string;
+  state: JobState;
+  /** 0–1, or -1 while unknown. */
+  progress: number;
+  bytesDone: number;
+  bytesTotal: number;
+  layersDone: number;
+  layersTotal: number;
+  owner: number;
+}
+
+/** A count as every wire can carry it: a safe non-negative integer (0 for anything else). */
+export function toCount(n: number): number {
+  return Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n))) : 0;
+}
+
+/** The job's current fields. */
+export function viewJob<T>(job: Job<T>): JobView {
+  return {
+    id: job.id,
+    kind: job.kind,
+    target: job.target,
+    state: job.state,
+    progress: Number.isFinite(job.progress) ? job.progress : -1,
+    bytesDone: toCount(job.bytesDone),
+    bytesTotal: toCount(job.bytesTotal),
+    layersDone: toCount(job.layersDone),
+    layersTotal: toCount(job.layersTotal),
+    owner: job.owner,
+  };
+}
+
+/**
+ * Calls `onUpdate(names)` for a job's changes: state changes at once, progress at most every
+ * PROGRESS_INTERVAL_MS (with the names of the progress fields). Returns the function that stops watching.
+ */
+export function watchJob<T>(job: Job<T>, onUpdate: (changed: readonly string[]) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const onChanged = (names: string[]) => {
+    if (names.includes('state')) return onUpdate(names);
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!job.finished) onUpdate(PROGRESS_FIELDS);
+    }, PROGRESS_INTERVAL_MS);
+  };
+  job.on('changed', onChanged);
+  return () => {
+    job.off('changed', onChanged);
+    if (timer) clearTimeout(timer);
+  };
+}
+
+/** The job fields that change while it runs. */
+export const PROGRESS_FIELDS: readonly string[] = [
+  'progress',
+  'bytesDone',
+  'bytesTotal',
+  'layersDone',
+  'layersTotal',
+];
