@@ -170,7 +170,7 @@ async function serve(handle: StoreHandle): Promise<number> {
   const stop = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
-    service.queue.close(); // from now on new work is refused with Busy; what is queued is canceled below
+    service.close(); // from now on new work is refused with Busy; what is queued is canceled below
     log.info({ why }, 'stopping');
     const deadline = setTimeout(() => {
       log.error('shutdown deadline passed; exiting');

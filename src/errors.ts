@@ -215,3 +215,14 @@ export function toStorageError(err: unknown, fallback: ErrorName = 'StorageFailu
   const message = err instanceof Error ? err.message : String(err);
   return createError(fallback, message, {}, err);
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Makes text that came from outside (a registry's error message via podman) safe for a D-Bus string (no NUL)
+ * and a journal line (no line breaks or control characters that could forge another entry).
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

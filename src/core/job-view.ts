@@ -4,6 +4,9 @@
 
 import type { Job, JobKind, JobState } from '../jobs/job.js';
 
+/** Transports see jobs through the core. */
+export type { Job, JobResultName } from '../jobs/job.js';
+
 /** Progress updates reach a transport at most this often per job; state changes and the end never wait. */
 export const PROGRESS_INTERVAL_MS = 100;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createError } from '../errors.js';
 import { findGcRoots } from '../gc/find-roots.js';
-import type { Job, JobKind, JobWork } from '../jobs/job.js';
+import type { Job, JobKind, JobResultName, JobWork } from '../jobs/job.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseImageTarget, parseReference } from '../storage/reference.js';
@@ -330,6 +330,22 @@ export class StorageService {
       requester,
     );
     return job.resultFor(requester);
+  }
+
+  /** Tells `listener` about every new job (transports export it) and every job that ends. */
+  onJobEvents(onNew: (job: Job) => void, onRemoved: (job: Job, result: JobResultName) => void): void {
+    this.queue.on('job-new', onNew);
+    this.queue.on('job-removed', onRemoved);
+  }
+
+  /** The job with this id, if it is queued or running. */
+  findJob(id: number): Job | undefined {
+    return this.queue.get(id);
+  }
+
+  /** Refuses new work from now on (shutdown); what is queued is canceled by shutdown(). */
+  close(): void {
+    this.queue.close();
   }
 
   /** Queued and running jobs, oldest first. */

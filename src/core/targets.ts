@@ -1,7 +1,22 @@
 // The lists a caller may pass (Remove's images, Prune's roots): bounded, and shown short.
 
 import { createError } from '../errors.js';
+import { MAX_REFERENCE_LENGTH, parseImageTarget, parseReference } from '../storage/reference.js';
 import { MAX_LIST_ARGS } from '../storage/store.js';
+
+/** The hard caps a transport checks before anything reaches the core (message sizes, schemas). */
+export { MAX_LIST_ARGS, MAX_REFERENCE_LENGTH };
+
+/** A reference as polkit agents show it: normalized (throws InvalidReference for a bad one). */
+export function canonicalImage(input: string): string {
+  return parseReference(input).canonical;
+}
+
+/** A Remove entry as polkit shows it: the normalized reference or the image ID. */
+export function canonicalTarget(input: string): string {
+  const target = parseImageTarget(input);
+  return target.kind === 'id' ? target.id : target.ref.canonical;
+}
 
 /** A job's Target for a list: the first few entries, so ListJobs stays small whatever a caller sends. */
 export function describeTargets(list: readonly string[]): string {

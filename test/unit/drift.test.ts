@@ -997,6 +997,12 @@ async function observeAuthorization(): Promise<Observed[]> {
   });
   const service = {
     queue,
+    onJobEvents: (onNew: (j: unknown) => void, onRemoved: (j: unknown, r: string) => void) => {
+      queue.on('job-new', onNew);
+      queue.on('job-removed', onRemoved);
+    },
+    findJob: (id: number) => queue.get(id),
+    listJobs: () => queue.list(),
     getJob: (id: number) => {
       if (id !== JOB_ID) throw createError('NotFound', `no job ${id}`);
       return job;

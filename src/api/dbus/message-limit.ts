@@ -13,9 +13,8 @@ import constants from 'dbus-next/lib/constants.js';
 import DBusBuffer from 'dbus-next/lib/dbus-buffer.js';
 // @ts-expect-error as above
 import messageModule from 'dbus-next/lib/message.js';
+import { MAX_LIST_ARGS, MAX_REFERENCE_LENGTH } from '../../core/targets.js';
 import { createError } from '../../errors.js';
-import { MAX_REFERENCE_LENGTH } from '../../storage/reference.js';
-import { MAX_LIST_ARGS } from '../../storage/store.js';
 import { mapErrorToDBus } from './map-error.js';
 
 const MiB = 1024 * 1024;

@@ -8,13 +8,10 @@ import { z } from 'zod';
 import { ACTION_READ, type ActionId, lookupMethodPolicy } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
-import { PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
+import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
-import { createError, toStorageError } from '../../errors.js';
-import type { Job, JobResultName } from '../../jobs/job.js';
-import { parseReference } from '../../storage/reference.js';
-import { escapeControls } from '../../storage/run-podman.js';
-import { MAX_LIST_ARGS } from '../../storage/store.js';
+import { canonicalImage, MAX_LIST_ARGS } from '../../core/targets.js';
+import { createError, escapeControls, toStorageError } from '../../errors.js';
 import { mapErrorToDBus } from './map-error.js';
 import {
   inSignature,
@@ -94,8 +91,10 @@ export class DBusServer {
   /** Starts dispatching and publishing job objects. */
   start(): void {
     this.bus.addMethodHandler((msg: dbus.Message) => this.route(msg));
-    this.service.queue.on('job-new', (job) => this.onJobNew(job));
-    this.service.queue.on('job-removed', (job, result) => this.onJobRemoved(job, result));
+    this.service.onJobEvents(
+      (job) => this.onJobNew(job),
+      (job, result) => this.onJobRemoved(job, result),
+    );
   }
 
   /** Decides synchronously whether a message is ours; the answer is sent asynchronously. */
@@ -182,7 +181,7 @@ export class DBusServer {
     // What the password dialog shows: the first eight, and how many more, never a silently cut list.
     const shown = (list: string[]) =>
       list.slice(0, 8).map(describeTarget).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
-    if (typeof args[0] === 'string') details.image = parseReference(args[0]).canonical;
+    if (typeof args[0] === 'string') details.image = canonicalImage(args[0]);
     else if (member === 'Remove') details.image = shown(args[0] as string[]);
     else if (member === 'Prune') details.roots = shown(args[0] as string[]);
     await this.authorize(sender, policy.action, details, interactive);
@@ -321,7 +320,7 @@ export class DBusServer {
 
   private jobAt(path: string): Job {
     const id = Number(path.slice(JOB_PATH_PREFIX.length));
-    const job = Number.isInteger(id) ? this.service.queue.get(id) : undefined;
+    const job = Number.isInteger(id) ? this.service.findJob(id) : undefined;
     if (!job) throw createError('NotFound', `no job at ${path}`);
     return job;
   }
@@ -330,8 +329,8 @@ export class DBusServer {
     if (path === '/') return ['org'];
     if (path === '/org') return ['bootc'];
     if (path === '/org/bootc') return ['Storage'];
-    if (path === STORAGE_PATH) return this.service.queue.list().length > 0 ? ['job'] : [];
-    if (path === `${STORAGE_PATH}/job`) return this.service.queue.list().map((j) => String(j.id));
+    if (path === STORAGE_PATH) return this.service.listJobs().length > 0 ? ['job'] : [];
+    if (path === `${STORAGE_PATH}/job`) return this.service.listJobs().map((j) => String(j.id));
     return [];
   }
 

@@ -1,15 +1,13 @@
 // How the D-Bus adapter writes values onto the wire: job object paths and properties (uint64 that can never
 // throw), removal targets as polkit shows them, and a caller's identity as a job requester.
 
-import { viewJob } from '../../core/job-view.js';
-import type { Job } from '../../jobs/job.js';
-import { parseImageTarget } from '../../storage/reference.js';
+import { type Job, viewJob } from '../../core/job-view.js';
+import { canonicalTarget } from '../../core/targets.js';
 import { JOB_PATH_PREFIX } from './members.js';
 
 /** A Remove/Prune entry as polkit shows it: the normalized reference or the image ID. */
 export function describeTarget(input: string): string {
-  const target = parseImageTarget(input);
-  return target.kind === 'id' ? target.id : target.ref.canonical;
+  return canonicalTarget(input);
 }
 
 export function jobPath(id: number): string {

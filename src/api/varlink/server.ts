@@ -3,10 +3,9 @@
 // logic here, and no authorization: whoever can open the socket is trusted (see the IDL's "Access control").
 
 import type { Logger } from 'pino';
-import { toCount, viewJob, watchJob } from '../../core/job-view.js';
+import { type Job, toCount, viewJob, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { toStorageError, wireErrorName } from '../../errors.js';
-import type { Job } from '../../jobs/job.js';
 import {
   permissionDenied,
   type VarlinkCall,
