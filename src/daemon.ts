@@ -155,6 +155,7 @@ async function serve(handle: StoreHandle): Promise<number> {
   server.start();
   const varlink = createVarlinkStorageServer({
     service,
+    authority,
     version: VERSION,
     log,
     onActivity: () => {

@@ -9,6 +9,7 @@ import { createError } from '../errors.js';
 import { ACTION_READ, type ActionId } from './actions.js';
 import { callerUid } from './caller-uid.js';
 import { FairSlots } from './fair-slots.js';
+import type { PeerProcess } from './peer-cred.js';
 
 const { Message, Variant } = dbus;
 
@@ -48,8 +49,10 @@ const AUTHORITY = {
 
 /** One authorization question, as a transport asks it. */
 export interface AuthorizationRequest {
-  /** The caller's unique bus name (the polkit subject). */
-  sender: string;
+  /** The caller's unique bus name (the polkit subject), for D-Bus callers. */
+  sender?: string;
+  /** A Varlink peer (polkit's unix-process subject), from its socket's credentials. */
+  process?: PeerProcess;
   action: ActionId;
   /** Shown by polkit agents, e.g. `{image: 'quay.io/x:y'}` for `$(image)` in the policy's message. */
   details?: Record<string, string>;
@@ -78,7 +81,7 @@ export class PolkitAuthority implements Authority {
   async authorize(req: AuthorizationRequest): Promise<void> {
     this.pending += 1;
     try {
-      const uid = await callerUid(this.bus, req.sender);
+      const uid = req.process ? req.process.uid : await callerUid(this.bus, req.sender ?? '');
       // polkitd answers yes for uid 0 before it reads any rule (we never pass AlwaysCheck): asking would only
       // let root wait behind other users' checks and spend a reply slot.
       if (uid === 0) return;
@@ -158,7 +161,7 @@ export class PolkitAuthority implements Authority {
               member: 'CheckAuthorization',
               signature: '(sa{sv})sa{ss}us',
               body: [
-                ['system-bus-name', { name: new Variant('s', req.sender) }],
+                subjectOf(req),
                 req.action,
                 req.details ?? {},
                 interactive ? ALLOW_USER_INTERACTION : 0,
@@ -181,4 +184,19 @@ export class PolkitAuthority implements Authority {
       clearTimeout(timer);
     }
   }
+}
+
+/** polkit's subject for a request: the bus name of a D-Bus caller, or a Varlink peer's process. */
+function subjectOf(req: AuthorizationRequest): [string, Record<string, dbus.Variant>] {
+  if (req.process) {
+    return [
+      'unix-process',
+      {
+        pid: new Variant('u', req.process.pid),
+        'start-time': new Variant('t', req.process.startTime),
+        uid: new Variant('i', req.process.uid),
+      },
+    ];
+  }
+  return ['system-bus-name', { name: new Variant('s', req.sender ?? '') }];
 }

@@ -30,3 +30,23 @@ export function checkListSize(list: readonly string[], what: string) {
   if (list.length > MAX_LIST_ARGS)
     throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} ${what} per call`);
 }
+
+/**
+ * What polkit agents show for a call ($(image) in the policy's messages): the normalized reference, parsed
+ * first, so a password dialog never shows a caller's raw string and invalid input never prompts at all. For
+ * lists the first eight and how many more, never a silently cut list. Prune's list names images to KEEP.
+ * The same for every transport.
+ */
+export function polkitDetails(method: string, firstArg: unknown): Record<string, string> {
+  const shown = (list: string[]) =>
+    list.slice(0, 8).map(canonicalTarget).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
+  if (
+    typeof firstArg === 'string' &&
+    (method === 'Pull' || method === 'PullFromHost' || method === 'Exists')
+  ) {
+    return { image: canonicalImage(firstArg) };
+  }
+  if (method === 'Remove' && Array.isArray(firstArg)) return { image: shown(firstArg as string[]) };
+  if (method === 'Prune' && Array.isArray(firstArg)) return { roots: shown(firstArg as string[]) };
+  return {};
+}

@@ -90,10 +90,10 @@ interface PullReply {
 }
 
 describe('the socket', () => {
-  it('is a root-only socket at the path given, and says who it is', async () => {
+  it('is a socket anyone may connect to (calls are authorized by polkit), and says who it is', async () => {
     const st = statSync(SOCKET);
     expect(st.isSocket()).toBe(true);
-    expect(st.mode & 0o777).toBe(0o600);
+    expect(st.mode & 0o777).toBe(0o666);
     expect(st.uid).toBe(0);
     const c = await client();
     expect(await c.call('org.varlink.service.GetInfo')).toEqual({
@@ -110,12 +110,45 @@ describe('the socket', () => {
     expect(description).toBe(readFileSync(join(REPO, 'varlink/org.bootc.Storage.varlink'), 'utf8'));
   });
 
-  it('refuses other users at connect time (the reference client, run as nobody)', async () => {
-    const { stdout } = await run('varlink-go-certification', ['--client', '--varlink', `unix:${SOCKET}`], {
-      uid: 65534,
-      gid: 65534,
-    });
-    expect(stdout.trim()).toBe('Failed to connect');
+  it('asks polkit about each peer process: nobody may read, is refused a Pull before anything is queued', async () => {
+    // A separate process as nobody, speaking raw Varlink: one call per line of output.
+    const script = `
+      const net = require('node:net');
+      const calls = ${JSON.stringify([
+        ['org.varlink.service.GetInfo', {}],
+        [`${S}.Exists`, { image: ref }],
+        [`${S}.List`, {}],
+        [`${S}.Pull`, { image: `${s.registry.host}/vl/denied:v1`, policy: 'always' }],
+        [`${S}.Remove`, { images: [ref] }],
+        [`${S}.CancelJob`, { id: 1 }],
+      ])};
+      const sock = net.connect(process.argv[1]);
+      let buf = '';
+      let i = 0;
+      const next = () => i < calls.length ? sock.write(JSON.stringify({ method: calls[i][0], parameters: calls[i][1] }) + '\\0') : sock.end();
+      sock.on('connect', next);
+      sock.on('data', (d) => {
+        buf += d;
+        let z;
+        while ((z = buf.indexOf('\\0')) >= 0) { console.log(buf.slice(0, z)); buf = buf.slice(z + 1); i++; next(); }
+      });`;
+    const { stdout } = await run(process.execPath, ['-e', script, SOCKET], { uid: 65534, gid: 65534 });
+    const replies = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error?: string; parameters?: VarlinkParams });
+    expect(replies[0]?.error).toBeUndefined(); // GetInfo
+    expect(replies[1]).toEqual({ parameters: { present: false } }); // Exists: read is allowed
+    expect(replies[2]?.error).toBeUndefined(); // List
+    expect(replies[3]?.error).toBe('org.varlink.service.PermissionDenied'); // Pull: polkit refuses
+    expect(replies[4]?.error).toBe('org.varlink.service.PermissionDenied'); // Remove
+    expect(replies[5]?.error).toMatch(/PermissionDenied|NotFound/); // CancelJob of a job it never had
+    // Nothing reached the queue or the registry for the refused calls.
+    expect(await listJobs(await client())).toEqual([]);
+    expect(s.registry.countManifestGets('vl/denied')).toBe(0);
+    expect(s.daemon.output()).toMatch(
+      /"wire":"org\.varlink\.service\.PermissionDenied".*org\.bootc\.storage\.pull/,
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
 import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
-import { canonicalImage, MAX_LIST_ARGS } from '../../core/targets.js';
+import { MAX_LIST_ARGS, polkitDetails } from '../../core/targets.js';
 import { createError, escapeControls, toStorageError } from '../../errors.js';
 import { mapErrorToDBus } from './map-error.js';
 import {
@@ -27,7 +27,7 @@ import {
   STORAGE_PATH,
   STORAGE_PROPERTIES,
 } from './members.js';
-import { describeTarget, jobPath, jobProps, requesterKey } from './wire.js';
+import { jobPath, jobProps, requesterKey } from './wire.js';
 
 const { Message, Variant } = dbus;
 const METHOD_CALL = 1;
@@ -174,16 +174,7 @@ export class DBusServer {
     }
     const policy = lookupMethodPolicy(member);
     if (!policy || !('action' in policy)) throw createError('AccessDenied', `${member} is not allowed`);
-    // polkit agents show these ($(image) in the policy's messages): the normalized reference, parsed first,
-    // so a password dialog never shows a caller's raw string and invalid input never prompts at all.
-    // Prune's list names images to KEEP.
-    const details: Record<string, string> = {};
-    // What the password dialog shows: the first eight, and how many more, never a silently cut list.
-    const shown = (list: string[]) =>
-      list.slice(0, 8).map(describeTarget).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
-    if (typeof args[0] === 'string') details.image = canonicalImage(args[0]);
-    else if (member === 'Remove') details.image = shown(args[0] as string[]);
-    else if (member === 'Prune') details.roots = shown(args[0] as string[]);
+    const details = polkitDetails(member, args[0]);
     await this.authorize(sender, policy.action, details, interactive);
     switch (member) {
       case 'Exists':

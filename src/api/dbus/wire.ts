@@ -1,15 +1,10 @@
 // How the D-Bus adapter writes values onto the wire: job object paths and properties (uint64 that can never
-// throw), removal targets as polkit shows them, and a caller's identity as a job requester.
+// throw), and a caller's identity as a job requester.
 
 import { type Job, viewJob } from '../../core/job-view.js';
-import { canonicalTarget } from '../../core/targets.js';
 import { JOB_PATH_PREFIX } from './members.js';
 
-/** A Remove/Prune entry as polkit shows it: the normalized reference or the image ID. */
-export function describeTarget(input: string): string {
-  return canonicalTarget(input);
-}
-
+/** A job's object path. */
 export function jobPath(id: number): string {
   return `${JOB_PATH_PREFIX}${id}`;
 }

@@ -1,5 +1,5 @@
 // Where the Varlink server listens: the socket systemd passed (socket activation, LISTEN_FDS/LISTEN_PID), or a
-// path the daemon binds itself, root-only (mode 0600).
+// path the daemon binds itself, mode 0666 (every call is authorized by polkit, as on D-Bus).
 
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:net';
@@ -32,7 +32,7 @@ export function takeActivationFd(
   return i >= 0 && i < count ? SD_LISTEN_FDS_START + i : undefined;
 }
 
-/** Starts `server` on the activation fd when there is one, else binds `path` with mode 0600. */
+/** Starts `server` on the activation fd when there is one, else binds `path` with mode 0666. */
 export async function listenVarlink(
   server: Server,
   path: string,
@@ -44,16 +44,16 @@ export async function listenVarlink(
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   removeStaleSocket(path);
-  // The socket is created with the process umask: make it 0600 from the first moment, not after a chmod.
+  // The socket is created with the process umask: give it its mode from the first moment, not after a chmod.
   await listening(server, () => {
-    const old = process.umask(0o177);
+    const old = process.umask(0o111);
     try {
       server.listen(path);
     } finally {
       process.umask(old);
     }
   });
-  chmodSync(path, 0o600);
+  chmodSync(path, 0o666);
   return { activated: false, path };
 }
 

@@ -118,6 +118,8 @@ export interface VarlinkCall {
   readonly connection: number;
   /** Aborted when the connection closes. */
   readonly signal: AbortSignal;
+  /** The connected socket (its peer's credentials name the caller). */
+  readonly socket: Socket;
   /**
    * Sends an intermediate reply (`continues: true`) when the client asked for `more`; otherwise does nothing.
    * Dropped while the client is behind on reading its replies. The handler's return value is the final reply.
@@ -311,6 +313,7 @@ export class VarlinkServer {
       oneway: oneway === true,
       connection: conn.id,
       signal: conn.signal,
+      socket: conn.socket,
       notify: (p) => {
         if (more !== true || finished) return;
         conn.send({ parameters: p, continues: true }, true);
@@ -376,7 +379,7 @@ class Connection {
 
   constructor(
     private readonly server: VarlinkServer,
-    private readonly socket: Socket,
+    readonly socket: Socket,
     readonly id: number,
     private readonly log: Logger,
   ) {

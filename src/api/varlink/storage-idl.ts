@@ -19,15 +19,12 @@ export const STORAGE_VARLINK_IDL = `# org.bootc.Storage: bootc's private contain
 #
 # Access control
 # ==============
-# The socket is root-only (mode 0600, owner root). An administrator may hand it to a group instead
-# (SocketGroup= and SocketMode=0660 in a drop-in for bootc-storaged.socket); every member of that group then
-# has the same power as root over the store. The daemon cannot learn who is calling (Node cannot read a unix
-# socket peer's credentials, SO_PEERCRED), so:
-#   * every caller that can connect is fully trusted: polkit is NOT consulted over Varlink, and every method,
-#     including CancelJob on any job, is allowed;
-#   * jobs started over Varlink record Owner 0 (root), as seen in ListJobs here and in the Owner property of
-#     the job object on D-Bus.
-# Over D-Bus the same methods stay guarded by polkit, per caller.
+# Anyone may connect (mode 0666, as systemd's own Varlink services are). Each call is authorized by polkit
+# exactly as over D-Bus: the same method→action table and details, with the peer process (its SO_PEERCRED
+# pid and uid, and its start time) as the subject. Root is allowed without asking; an ordinary user may read
+# (Exists, List, ListJobs) and is refused writes (PermissionDenied) before anything is queued. Varlink has no
+# interactive flag: a check that would need a password is refused. Jobs record the caller's uid as Owner; a
+# caller of a job may cancel it (withdrawing itself, as on D-Bus), anyone else needs cancel-foreign.
 #
 # Jobs
 # ====
@@ -107,7 +104,7 @@ type Job (
   layersDone: int,
   # Layers the image has; 0 when not known.
   layersTotal: int,
-  # uid of the caller that started the job; 0 for every job started over Varlink.
+  # uid of the caller that started the job (over Varlink, the peer's SO_PEERCRED uid).
   owner: int
 )
 
@@ -203,7 +200,8 @@ method ListJobs() -> (
 
 # Asks a job to stop: a queued job is dropped at once; a running one has its podman process stopped. Replies
 # as soon as cancellation is requested; the call that started the job then fails with Canceled. Some of a
-# canceled Remove or Prune may already have happened. Any caller may cancel any job (see Access control).
+# canceled Remove or Prune may already have happened. A caller of the job withdraws itself; anyone else needs
+# cancel-foreign (see Access control).
 method CancelJob(
   # The job's id.
   id: int
