@@ -31,6 +31,8 @@ await Promise.all(
       // Optional native/X11 pieces of dbus-next that a system daemon never loads (X11 session-bus discovery,
       // unix-fd passing): left out. koffi is shipped beside the bundle (below).
       external: ['x11', 'usocket', 'koffi'],
+      // execa's signal-description tables, never shown here: a stub (scripts/human-signals-stub.mjs).
+      alias: { 'human-signals': './scripts/human-signals-stub.mjs' },
     }),
   ),
 );

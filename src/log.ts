@@ -3,7 +3,7 @@
 
 import { fstatSync, writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { escapeControls } from './storage/run-podman.js';
+import { escapeControls } from './errors.js';
 
 /** pino level → syslog priority. */
 const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };

@@ -1,7 +1,7 @@
 // sd_notify without a native socket: Node has no AF_UNIX datagrams, so spawn systemd-notify, which systemd
 // accepts from a root service under the default NotifyAccess=main (it sends with our pid).
 
-import { spawn } from 'node:child_process';
+import { runSupervised } from './process/supervise.js';
 
 /** Sends a notification (READY=1, STOPPING=1, STATUS=…, WATCHDOG=1) when systemd asked for them. */
 export function notifySystemd(...assignments: string[]): Promise<void> {
@@ -12,11 +12,8 @@ export function notifySystemd(...assignments: string[]): Promise<void> {
     else if (a.startsWith('STATUS=')) args.push(`--status=${a.slice(7)}`);
     else args.push(a);
   }
-  return new Promise((resolve) => {
-    const child = spawn('systemd-notify', args, { stdio: 'ignore' });
-    child.on('error', () => resolve());
-    child.on('close', () => resolve());
-  });
+  // Best effort: a missing or failing systemd-notify is not the daemon's failure.
+  return runSupervised('systemd-notify', args).then(() => undefined);
 }
 
 /** Pings the watchdog at half the interval systemd set; returns a stop function. */

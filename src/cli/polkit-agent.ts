@@ -2,10 +2,9 @@
 // ask for it on the terminal. Only when interaction is allowed, stdin and stderr are terminals, the caller
 // is not root (polkit always authorizes root) and pkttyagent is installed.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { startSupervised } from '../process/supervise.js';
 
 const AGENT_READY_TIMEOUT_MS = 5_000;
 
@@ -29,16 +28,13 @@ export async function startPolkitAgent(): Promise<() => void> {
   if (!process.stdin.isTTY || !process.stderr.isTTY || process.getuid?.() === 0) return none;
   const agent = findInPath('pkttyagent');
   if (!agent) return none;
-  let child: ChildProcess;
-  try {
-    child = spawn(agent, ['--notify-fd', '3', '--fallback', '--process', String(process.pid)], {
-      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    });
-  } catch {
-    return none;
-  }
-  child.on('error', () => undefined);
-  const notify = child.stdio[3] as Readable | null;
+  // It prompts on our terminal, so it stays in our session and process group (`terminal`).
+  const child = startSupervised(agent, ['--notify-fd', '3', '--fallback', '--process', String(process.pid)], {
+    terminal: true,
+    fds: { 3: 'pipe' },
+  });
+  if (child.pid === undefined) return none;
+  const notify = child.stream(3);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, AGENT_READY_TIMEOUT_MS);
     const done = () => {
@@ -49,12 +45,10 @@ export async function startPolkitAgent(): Promise<() => void> {
     notify?.on('close', done);
     notify?.on('end', done);
     notify?.resume();
-    child.once('exit', done);
+    void child.result.then(done);
     if (!notify) done();
   });
-  const stop = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  };
+  const stop = () => child.kill('SIGTERM');
   process.once('exit', stop);
   return stop;
 }

@@ -3,10 +3,10 @@
 // createDeploymentRelabeler) takes the policy of the booted or default deployment and falls back to
 // relabelWithRestorecon here, which only acts when the host has a loaded policy.
 
-import { spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createError } from '../errors.js';
+import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
 
 /** Stamp file recording that the store was labelled (upstream name, kept for compatibility). */
@@ -35,31 +35,18 @@ export const relabelWithRestorecon: Relabeler = async (storeDir) => {
     throw createError('PodmanMissing', 'SELinux is enabled but restorecon or unshare is missing');
   }
   const script = `mount --bind -- . "$0" && exec "$1" -R -F -- "$0"`;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      unshare,
-      ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, LABEL_AS_PATH, restorecon],
-      {
-        cwd: storeDir,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-4096);
+  const r = await runSupervised(
+    unshare,
+    ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, LABEL_AS_PATH, restorecon],
+    { cwd: storeDir, stderrTailChars: 4096 },
+  );
+  if (r.spawnError) throw r.spawnError;
+  if (r.exitCode !== 0) {
+    throw createError('StorageFailure', `relabelling ${storeDir} failed`, {
+      exitCode: r.exitCode,
+      stderrTail: r.stderrTail,
     });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(
-            createError('StorageFailure', `relabelling ${storeDir} failed`, {
-              exitCode: code,
-              stderrTail: stderr,
-            }),
-          ),
-    );
-  });
+  }
   return true;
 };
 

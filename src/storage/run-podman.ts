@@ -1,10 +1,10 @@
 // Runs one podman process, optionally inside a private mount namespace where a store directory is bind-mounted
-// at the fixed alias path. Owns the process's whole life: stdout/stderr capture with caps, the AbortSignal
-// (SIGTERM to the process group, SIGKILL after a grace period), a timeout, and parent-death cleanup.
+// at the fixed alias path. The supervised runner (process/supervise.ts) owns the process's life: capped
+// stdout/stderr, the AbortSignal (SIGTERM to the process group, SIGKILL after a grace period), a timeout; here are
+// the argv (with parent-death cleanup via setpriv), the fds, the running-podman registry and the named errors.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { createError } from '../errors.js';
+import { createError, escapeControls } from '../errors.js';
+import { type SupervisedProcess, startSupervised } from '../process/supervise.js';
 
 /** The path podman is told its store lives at; recorded in the store's database, so it must never change. */
 export const STORAGE_ALIAS_DIR = '/run/bootc/storage';
@@ -57,17 +57,9 @@ export interface RunPodmanResult {
 }
 
 const STDERR_TAIL_BYTES = 8192;
-const DEFAULT_MAX_STDOUT = 64 * 1024 * 1024;
 const DEFAULT_KILL_GRACE_MS = 5000;
 
-const running = new Set<ChildProcess>();
-
-let devNullFd: number | undefined;
-/** One read-only /dev/null fd, kept open, to fill child fd slots that carry nothing. */
-function devNull(): number {
-  devNullFd ??= openSync('/dev/null', 'r');
-  return devNullFd;
-}
+const running = new Set<SupervisedProcess>();
 
 /** Builds the full argv: parent-death signal, private mount namespace, bind mount, then podman. */
 export function buildCommand(
@@ -97,122 +89,55 @@ export function buildCommand(
 }
 
 /** Runs podman to completion; rejects with PodmanFailed/Canceled/TimedOut/PodmanMissing/StorageFailure. */
-export function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
+export async function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
   const argv = buildCommand(opts.tools, opts.args, opts.bindSource !== undefined, opts.program);
   const [file, ...rest] = argv as [string, ...string[]];
-  if (opts.signal?.aborted) return Promise.reject(createError('Canceled', 'canceled before podman started'));
-  const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'];
-  // Never 'ignore' here: libuv would leave whatever the daemon has at 3/4 (the socket-activated Varlink
-  // listener) open in the child.
-  stdio[RUNROOT_FD] = opts.runrootFd ?? devNull();
-  stdio[AUTH_FD] = opts.authFd ?? devNull();
-  return new Promise((resolve, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(file, rest, {
-        cwd: opts.bindSource ?? '/',
-        env: opts.env,
-        stdio,
-        detached: true, // its own process group, so cancel reaches every descendant
-      });
-    } catch (err) {
-      reject(createError('PodmanMissing', `cannot start ${file}: ${(err as Error).message}`, {}, err));
-      return;
-    }
-    running.add(child);
-    const stdoutChunks: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stdoutOverflow = false;
-    let stderrTail = '';
-    let partialLine = '';
-    let endReason: 'canceled' | 'timeout' | 'overflow' | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // ESRCH: the group is already gone
-      }
-    };
-    let closed = false;
-    // Keyed on 'close', not on podman's exit: a descendant that still holds the pipes keeps the call open,
-    // and cancel/timeout must still reach it (the whole group), then cut the pipes so 'close' can fire.
-    const terminate = (reason: 'canceled' | 'timeout' | 'overflow') => {
-      if (endReason !== undefined || closed) return;
-      endReason = reason;
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => {
-        killGroup('SIGKILL');
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const onAbort = () => terminate('canceled');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const timeout =
-      opts.timeoutMs === undefined ? undefined : setTimeout(() => terminate('timeout'), opts.timeoutMs);
-
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > (opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT)) {
-        stdoutOverflow = true;
-        terminate('overflow');
-        return;
-      }
-      stdoutChunks.push(chunk);
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
-      if (!opts.onStderrLine) return;
-      const lines = (partialLine + chunk).split('\n');
-      partialLine = lines.pop() ?? '';
-      for (const line of lines) if (line.length > 0) opts.onStderrLine(line);
-    });
-
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      cleanup();
-      const name = err.code === 'ENOENT' ? 'PodmanMissing' : 'StorageFailure';
-      reject(createError(name, `cannot run ${file}: ${err.message}`, { argv: redact(argv) }, err));
-    });
-    child.on('close', (code, signal) => {
-      cleanup();
-      if (partialLine.length > 0) opts.onStderrLine?.(partialLine);
-      const details = { exitCode: code, signal, stderrTail, argv: redact(argv) };
-      if (endReason === 'canceled') return reject(createError('Canceled', 'podman was canceled', details));
-      if (endReason === 'timeout') {
-        return reject(createError('TimedOut', `podman did not finish within ${opts.timeoutMs} ms`, details));
-      }
-      if (stdoutOverflow)
-        return reject(createError('StorageFailure', 'podman printed more than allowed', details));
-      if (code === 126 && stderrTail.includes(BIND_FAILED_MARKER)) {
-        return reject(
-          createError('StorageFailure', 'cannot bind-mount the store in a private namespace', details),
-        );
-      }
-      if (code === 127 && /not found|No such file/.test(stderrTail)) {
-        return reject(createError('PodmanMissing', `${opts.tools.podman} could not be executed`, details));
-      }
-      resolve({
-        exitCode: code ?? -1,
-        stdout: Buffer.concat(stdoutChunks).toString('utf8'),
-        stderrTail,
-        argv,
-      });
-    });
-
-    function cleanup() {
-      closed = true;
-      running.delete(child);
-      if (timeout) clearTimeout(timeout);
-      // A pending SIGKILL must never reach a process group whose id the kernel has since reused.
-      if (killTimer) clearTimeout(killTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+  if (opts.signal?.aborted) throw createError('Canceled', 'canceled before podman started');
+  // The runner keeps the call open until the pipes close (not just podman's exit), so cancel/timeout still
+  // reach a descendant holding them (the whole group), and it cuts the pipes after SIGKILL.
+  const child = startSupervised(file, rest, {
+    cwd: opts.bindSource ?? '/',
+    env: opts.env,
+    // Slots 3/4 are always filled (/dev/null when unused): a socket-activated listener must not leak in.
+    fds: podmanFds(opts),
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs,
+    killGraceMs: opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    captureStdout: opts.captureStdout,
+    maxStdoutBytes: opts.maxStdoutBytes,
+    onStderrLine: opts.onStderrLine,
+    stderrTailChars: STDERR_TAIL_BYTES,
   });
+  running.add(child);
+  const r = await child.result.finally(() => running.delete(child));
+  if (r.spawnError) {
+    const err = r.spawnError;
+    const name = err.code === 'ENOENT' ? 'PodmanMissing' : 'StorageFailure';
+    throw createError(name, `cannot run ${file}: ${err.message}`, { argv: redact(argv) }, err);
+  }
+  const { stderrTail } = r;
+  const details = { exitCode: r.exitCode, signal: r.signal, stderrTail, argv: redact(argv) };
+  if (r.stopped === 'canceled') throw createError('Canceled', 'podman was canceled', details);
+  if (r.stopped === 'timeout') {
+    throw createError('TimedOut', `podman did not finish within ${opts.timeoutMs} ms`, details);
+  }
+  if (r.stopped === 'overflow')
+    throw createError('StorageFailure', 'podman printed more than allowed', details);
+  if (r.exitCode === 126 && stderrTail.includes(BIND_FAILED_MARKER)) {
+    throw createError('StorageFailure', 'cannot bind-mount the store in a private namespace', details);
+  }
+  if (r.exitCode === 127 && /not found|No such file/.test(stderrTail)) {
+    throw createError('PodmanMissing', `${opts.tools.podman} could not be executed`, details);
+  }
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderrTail, argv };
+}
+
+/** The child's fds 3 (runroot) and 4 (auth file), where the caller has them. */
+function podmanFds(opts: RunPodmanOptions): Record<number, number> {
+  const fds: Record<number, number> = {};
+  if (opts.runrootFd !== undefined) fds[RUNROOT_FD] = opts.runrootFd;
+  if (opts.authFd !== undefined) fds[AUTH_FD] = opts.authFd;
+  return fds;
 }
 
 /** Fails a finished run that exited non-zero, keeping exit code, signal and stderr tail. */
@@ -235,17 +160,6 @@ export function lastLine(stderr: string): string {
   return escapeControls(lines.at(-1)?.replace(/^Error:\s*/, '') ?? 'no output');
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we escape
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-/**
- * Makes text that came from outside (a registry's error message via podman) safe for a D-Bus string (no NUL)
- * and a journal line (no line breaks or control characters that could forge another entry).
- */
-export function escapeControls(text: string): string {
-  return text.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 /** Drops the fixed namespace wrapper so logged argv shows what podman was asked. */
 function redact(argv: readonly string[]): string[] {
   const i = argv.indexOf('-c');
@@ -255,23 +169,12 @@ function redact(argv: readonly string[]): string[] {
 /** Kills every podman still running (daemon shutdown): SIGTERM now, SIGKILL after the grace period. */
 export async function killAllPodman(graceMs = DEFAULT_KILL_GRACE_MS): Promise<void> {
   const children = [...running];
-  const closed = children.map(
-    (c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('close', r))),
-  );
-  for (const c of children) if (c.pid !== undefined) safeKill(-c.pid, 'SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
   const timer = setTimeout(() => {
-    for (const c of children) if (c.pid !== undefined) safeKill(-c.pid, 'SIGKILL');
+    for (const c of children) c.kill('SIGKILL');
   }, graceMs);
-  await Promise.all(closed);
+  await Promise.all(children.map((c) => c.result));
   clearTimeout(timer);
-}
-
-function safeKill(pid: number, sig: NodeJS.Signals) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
 }
 
 /** Number of podman processes this daemon is waiting on (tests, status). */

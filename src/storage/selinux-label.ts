@@ -3,12 +3,12 @@
 // /var/lib/containers/storage. Works without a loaded policy: matchpathcon answers from the file_contexts file
 // and setfattr writes the `security.selinux` attributes, so this path is the same on a host and in tests.
 
-import { spawn } from 'node:child_process';
 import { type BigIntStats, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
 import { listDeployments } from '../gc/find-roots.js';
+import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
 import { LABEL_AS_PATH, type Relabeler, relabelWithRestorecon } from './relabel.js';
 import { resolveInRoot } from './resolve-inside.js';
@@ -235,40 +235,35 @@ function chunk<T>(items: T[], size: (item: T) => number, maxArgs: number): T[][]
 }
 
 /** Runs a tool (argv, no shell) with a time limit; resolves its stdout, rejects with StorageFailure. */
-function runTool(program: string, args: string[], storeDir: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-4096);
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(createError('StorageFailure', `cannot run ${program}: ${err.message}`, { path: storeDir }, err));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve(stdout);
-      const why = timedOut ? `timed out after ${timeoutMs} ms` : `exited ${code ?? signal}`;
-      reject(
-        createError('StorageFailure', `labelling ${storeDir}: ${program} ${why}`, {
-          path: storeDir,
-          exitCode: code,
-          signal,
-          stderrTail: stderr,
-          reason: timedOut ? 'timed out' : undefined,
-        }),
-      );
-    });
+async function runTool(
+  program: string,
+  args: string[],
+  storeDir: string,
+  timeoutMs: number,
+): Promise<string> {
+  const r = await runSupervised(program, args, {
+    timeoutMs,
+    killGraceMs: 0, // SIGKILL at once: a labelling tool has nothing to clean up
+    captureStdout: true, // one short line per path, far below the runner's stdout cap
+    stderrTailChars: 4096,
+  });
+  if (r.spawnError) {
+    const err = r.spawnError;
+    throw createError('StorageFailure', `cannot run ${program}: ${err.message}`, { path: storeDir }, err);
+  }
+  if (r.exitCode === 0) return r.stdout;
+  const timedOut = r.stopped === 'timeout';
+  const why = timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : r.stopped === 'overflow'
+      ? 'printed more than allowed'
+      : `exited ${r.exitCode ?? r.signal}`;
+  throw createError('StorageFailure', `labelling ${storeDir}: ${program} ${why}`, {
+    path: storeDir,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    stderrTail: r.stderrTail,
+    reason: timedOut ? 'timed out' : undefined,
   });
 }
 

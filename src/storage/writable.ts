@@ -3,9 +3,9 @@
 // in. A read-only mount is lifted with a bind mount of the directory onto itself, remounted rw; a file system
 // that is read-only itself (its superblock) is reported, never remounted.
 
-import { execFile } from 'node:child_process';
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { createError } from '../errors.js';
+import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
 import { currentMountNamespace, findMount, readMounts } from './mount-info.js';
 
@@ -32,26 +32,20 @@ function isWritable(dir: string): NodeJS.ErrnoException | undefined {
   }
 }
 
-function runMount(args: string[]): Promise<void> {
+const MOUNT_TIMEOUT_MS = 10_000;
+
+async function runMount(args: string[]): Promise<void> {
   const mount = findExecutable('mount');
   if (!mount) {
-    return Promise.reject(
-      createError('PodmanMissing', 'required program "mount" was not found on PATH', { program: 'mount' }),
-    );
-  }
-  return new Promise((resolve, reject) => {
-    execFile(mount, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
-      reject(
-        createError(
-          'StorageFailure',
-          `mount ${args.join(' ')} failed: ${String(stderr).trim() || err.message}`,
-          {
-            stderrTail: String(stderr).slice(-2048),
-          },
-        ),
-      );
+    throw createError('PodmanMissing', 'required program "mount" was not found on PATH', {
+      program: 'mount',
     });
+  }
+  const r = await runSupervised(mount, args, { timeoutMs: MOUNT_TIMEOUT_MS, stderrTailChars: 64 * 1024 });
+  if (r.exitCode === 0 && !r.spawnError) return;
+  const why = r.spawnError?.message ?? `Command failed: ${[mount, ...args].join(' ')}`;
+  throw createError('StorageFailure', `mount ${args.join(' ')} failed: ${r.stderrTail.trim() || why}`, {
+    stderrTail: r.stderrTail.slice(-2048),
   });
 }
 
