@@ -2,7 +2,7 @@
 // any wire: finite, non-negative integers for counts) and the throttle for progress updates, so D-Bus and
 // Varlink show the same fields at the same pace.
 
-import type { Job, JobKind, JobState } from '../jobs/job.js';
+import type { Job, JobSnapshot } from '../jobs/job.js';
 
 /** Transports see jobs through the core. */
 export type { Job, JobResultName } from '../jobs/job.js';
@@ -10,20 +10,8 @@ export type { Job, JobResultName } from '../jobs/job.js';
 /** Progress updates reach a transport at most this often per job; state changes and the end never wait. */
 export const PROGRESS_INTERVAL_MS = 100;
 
-/** The fields of a job as transports show them. */
-export interface JobView {
-  id: number;
-  kind: JobKind;
-  target: string;
-  state: JobState;
-  /** 0–1, or -1 while unknown. */
-  progress: number;
-  bytesDone: number;
-  bytesTotal: number;
-  layersDone: number;
-  layersTotal: number;
-  owner: number;
-}
+/** The fields of a job as transports show them: the job's own snapshot shape, with wire-safe numbers. */
+export type JobView = JobSnapshot;
 
 /** A count as every wire can carry it: a safe non-negative integer (0 for anything else). */
 export function toCount(n: number): number {
