@@ -13,8 +13,8 @@ import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseImageTarget, parseReference } from '../storage/reference.js';
 import { type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
-import { measureDirSize } from './dir-size.js';
 import { ImageView } from './image-view.js';
+import { PullRun } from './pull-run.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STALL_TIMEOUT_MS,
@@ -24,13 +24,6 @@ import { StoreHandle } from './store-handle.js';
 import { checkListSize, describeTargets } from './targets.js';
 
 export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, type StorageServiceOptions };
-
-/** How often a running pull's staged bytes are measured. */
-const BYTES_POLL_MS = 250;
-/** How long a finished pull waits for the registry's size answer still in flight. */
-const SIZE_GRACE_MS = 2000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class StorageService {
   readonly queue: JobQueue;
@@ -120,93 +113,18 @@ export class StorageService {
         const store = await this.openStore();
         mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
         const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
-        let layersStarted = 0;
-        let layersTotal = 0;
-        let bytesTotal = 0;
-        let bytesDone = 0;
-        let settled = false;
-        let lastProgressAt = Date.now();
-        // Once the manifest is written, every blob is here and podman applies the layers to the store: local
-        // disk work that prints nothing and stages nothing, however long it takes. The registry can no longer
-        // stall the pull, so the watchdog stops (the whole-pull time limit still applies).
-        let committing = false;
-        const update = async () => {
-          const measured = await measureDirSize(tmpDir);
-          if (settled) return; // a measurement that finishes after the pull must not overwrite the final figures
-          if (measured > bytesDone) lastProgressAt = Date.now();
-          bytesDone = Math.max(bytesDone, measured);
-          const progress =
-            bytesTotal > 0
-              ? Math.min(0.99, bytesDone / bytesTotal)
-              : layersTotal > 0
-                ? Math.min(0.99, layersStarted / (layersTotal + 1))
-                : -1;
-          ctx.report({ bytesDone, bytesTotal, progress, layersDone: layersStarted, layersTotal });
-        };
-        // Stall watchdog: cancel podman when nothing moved for stallTimeoutMs, and say so.
-        const stall = new AbortController();
-        let stalled = false;
-        const timer = setInterval(() => {
-          void update();
-          const watching = this.stallTimeoutMs > 0 && !committing;
-          if (watching && Date.now() - lastProgressAt > this.stallTimeoutMs && !stalled) {
-            stalled = true;
-            stall.abort();
-          }
-        }, BYTES_POLL_MS);
-        // The registry's size answer arrives while podman already pulls; it only sharpens progress.
-        const sizeAbort = new AbortController();
-        const onCancel = () => sizeAbort.abort();
-        ctx.signal.addEventListener('abort', onCancel, { once: true });
-        let sized: Promise<unknown> = Promise.resolve();
-        let sizing = false;
-        // Asked only once podman really pulls (a `missing` pull of a present image never reaches the registry).
-        const startSizing = () => {
-          if (sizing || !this.progressTotals) return;
-          sizing = true;
-          sized = store
-            .remoteSize(ref.canonical, { signal: sizeAbort.signal })
-            .then((size) => {
-              if (!size) return;
-              bytesTotal = size.bytes;
-              layersTotal = size.layers;
-              return update();
-            })
-            .catch((err: unknown) => this.log.debug({ err: String(err) }, 'remote size unavailable'));
-        };
         try {
-          const result = await store
-            .pull(ref.canonical, pol, {
-              signal: AbortSignal.any([ctx.signal, stall.signal]),
-              tmpDir,
-              onProgress: (e) => {
-                lastProgressAt = Date.now();
-                if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') committing = true;
-                startSizing();
-                if (e.phase === 'copying-blob') layersStarted += 1;
-                void update();
-              },
-            })
-            .catch((err: unknown) => {
-              if (!stalled || ctx.signal.aborted) throw err;
-              throw createError(
-                'PullFailed',
-                `pulling ${ref.canonical} made no progress for ${Math.round(this.stallTimeoutMs / 1000)} s; the registry stopped answering`,
-                { reason: 'stalled', image: ref.canonical },
-                err,
-              );
-            });
-          // A small image can land before the size answer: give it a moment so the final figures are exact.
-          if (result.fetched) await Promise.race([sized, sleep(SIZE_GRACE_MS)]);
-          settled = true;
-          if (result.fetched && bytesTotal > 0) ctx.report({ bytesDone: bytesTotal, bytesTotal });
-          if (result.fetched && layersTotal > 0) ctx.report({ layersDone: layersTotal });
-          return result;
+          return await new PullRun({
+            store,
+            ref,
+            policy: pol,
+            ctx,
+            tmpDir,
+            stallTimeoutMs: this.stallTimeoutMs,
+            progressTotals: this.progressTotals,
+            log: this.log,
+          }).run();
         } finally {
-          settled = true;
-          clearInterval(timer);
-          sizeAbort.abort();
-          ctx.signal.removeEventListener('abort', onCancel);
           await rm(tmpDir, { recursive: true, force: true });
           // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
           // the next read joins this refresh or starts one; reads stay exact.
