@@ -2,9 +2,10 @@
 // each of the daemon's own writes, and re-read whenever the store's change token moved (another writer).
 // podman stays the source of truth: the view is only ever a copy of what `podman image list` said.
 
+import { imageKeys, lookupKeys } from '../storage/image-match.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import type { ImageReference } from '../storage/reference.js';
-import { imageKeys, lookupKeys, type Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 
 interface Refresh {
   /** The change token read before the list started: the state this refresh can vouch for. */

@@ -12,7 +12,8 @@ import type { Job, JobKind, JobResultName, JobWork } from '../jobs/job.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseImageTarget, parseReference } from '../storage/reference.js';
-import { type PullResult, parsePullPolicy, type Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import { type PullResult, parsePullPolicy } from '../storage/store-options.js';
 import { ImageView } from './image-view.js';
 import { PullRun } from './pull-run.js';
 import {

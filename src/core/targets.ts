@@ -2,7 +2,7 @@
 
 import { createError } from '../errors.js';
 import { MAX_REFERENCE_LENGTH, parseImageTarget, parseReference } from '../storage/reference.js';
-import { MAX_LIST_ARGS } from '../storage/store.js';
+import { MAX_LIST_ARGS } from '../storage/removal.js';
 
 /** The hard caps a transport checks before anything reaches the core (message sizes, schemas). */
 export { MAX_LIST_ARGS, MAX_REFERENCE_LENGTH };

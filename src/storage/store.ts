@@ -2,20 +2,21 @@
 // runs in a private mount namespace with the store bind-mounted at /run/bootc/storage, the runroot as fd 3 and
 // the sysroot's credentials as an anonymous fd. Transports and the job queue sit on top of this class.
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createError, isStorageError, type StorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
+import { initializeStore, readChangeToken } from './create-store.js';
 import { findExecutable } from './find-executable.js';
-import { findImage, imageKeys, referenceKeys, resolveTarget } from './image-match.js';
+import { findImage } from './image-match.js';
 import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
-import { type PullProgressEvent, parsePullProgressLine } from './parse-pull-progress.js';
+import { parsePullProgressLine } from './parse-pull-progress.js';
 import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
-import { type ImageReference, parseImageTarget, parseReference } from './reference.js';
-import { ensureLabeled, type Relabeler } from './relabel.js';
+import { type ImageReference, parseReference } from './reference.js';
+import { type CallOptions, pruneImages, type RemovalContext, removeImages } from './removal.js';
 import {
   assertSuccess,
   lastLine,
@@ -27,7 +28,14 @@ import {
   type Toolchain,
 } from './run-podman.js';
 import { createDeploymentRelabeler } from './selinux-label.js';
-import { prepareStoreLocation, type StoreLayout } from './store-location.js';
+import { prepareStoreLocation } from './store-location.js';
+import {
+  DEFAULT_PULL_TIMEOUT_MS,
+  type PullOptions,
+  type PullResult,
+  parsePullPolicy,
+  type StoreOptions,
+} from './store-options.js';
 import { acquireSysrootLock, type SysrootLock } from './sysroot-lock.js';
 import { ensureWritable, inOwnMountNamespace } from './writable.js';
 
@@ -35,65 +43,10 @@ import { ensureWritable, inOwnMountNamespace } from './writable.js';
 export const STORE_SUBPATH = 'ostree/bootc/storage';
 /** The runroot, relative to the run directory. */
 export const RUNROOT_SUBPATH = 'bootc/storage';
-/** At most this many images per `podman image rm` (keeps argv bounded, as upstream does). */
-export const REMOVE_CHUNK = 100;
-/** Hard cap on how many images one Remove or Prune call may name. */
-export const MAX_LIST_ARGS = 4096;
 
-/**
- * A whole pull's time limit: generous, because a slow but moving transfer is fine (a registry that stops
- * answering is caught by the daemon's stall watchdog long before).
- */
-export const DEFAULT_PULL_TIMEOUT_MS = 6 * 60 * 60_000;
-
-export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
-export type PullPolicy = (typeof PULL_POLICIES)[number];
-
-export interface StoreOptions {
-  /** The sysroot holding `ostree/bootc/storage`. */
-  sysroot: string;
-  /** The run directory: the runroot is `<run>/bootc/storage`; private state goes in `<run>/bootc-storaged`. */
-  run: string;
-  /** Where auth.json is looked for (`run/ostree`, `etc/ostree`, `usr/lib/ostree` below it); default sysroot. */
-  authRoot?: string;
-  /** Base environment for podman (default: this process's). */
-  env?: NodeJS.ProcessEnv;
-  /** podman binary name or path (default `podman` on PATH). */
-  podman?: string;
-  relabel?: Relabeler;
-  logger?: Logger;
-  /** ostree (`ostree/bootc`), composefs (`composefs/bootc` behind an `ostree/bootc` link), or auto-detect. */
-  layout?: StoreLayout;
-  /**
-   * May read-only mounts be made writable here (a bind remount)? Only in a mount namespace of our own; the
-   * default asks the launcher's marker (writable.ts).
-   */
-  ownNamespace?: boolean;
-  /** Time limits in ms. */
-  pullTimeoutMs?: number;
-  readTimeoutMs?: number;
-  writeTimeoutMs?: number;
-  killGraceMs?: number;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
-export interface PullOptions extends CallOptions {
-  onProgress?: ((event: PullProgressEvent) => void) | undefined;
-  /** Directory podman stages blobs in (its TMPDIR) for this pull; its size is the bytes fetched so far. */
-  tmpDir?: string | undefined;
-}
-
-export { findImage, imageKeys, lookupKeys, referenceKeys } from './image-match.js';
 export type { RemoteSize } from './manifest.js';
-export { buildPodmanEnv, resolveToolchain } from './podman-env.js';
-
-export interface PullResult {
-  fetched: boolean;
-  id: string | undefined;
-}
+export type { CallOptions } from './removal.js';
+export type { PullPolicy, PullResult, StoreOptions } from './store-options.js';
 
 type RunOpts = Partial<RunPodmanOptions> & {
   extraEnv?: Record<string, string> | undefined;
@@ -140,29 +93,16 @@ export class Store {
     log.debug({ store: storePath, layout }, 'store location ready');
     // Labels from the booted (else default) deployment's policy, as if the store were /var/lib/containers/storage.
     const relabel = opts.relabel ?? createDeploymentRelabeler(opts.sysroot);
-    if (!existsSync(storePath)) {
-      const tmp = `${storePath}.tmp`;
-      await rm(tmp, { recursive: true, force: true }); // a stale one from an interrupted create
-      mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    await initializeStore(storePath, relabel, log, async (tmp) => {
       const bootstrap = Store.prepare(opts, tools);
       try {
-        // containers-storage has no "init": the first command against an empty root creates it.
-        const result = await bootstrap.runIn(tmp, ['image', 'list', '--quiet'], {
+        return await bootstrap.runIn(tmp, ['image', 'list', '--quiet'], {
           timeoutMs: opts.writeTimeoutMs ?? 120_000,
         });
-        assertSuccess(result, 'initializing the store');
-        await ensureLabeled(tmp, relabel);
-        await rename(tmp, storePath);
-        log.info({ store: storePath }, 'created image store');
-      } catch (err) {
-        await rm(tmp, { recursive: true, force: true });
-        throw err;
       } finally {
         bootstrap.close();
       }
-    } else {
-      await ensureLabeled(storePath, relabel);
-    }
+    });
     return Store.open(opts, tools);
   }
 
@@ -365,109 +305,37 @@ export class Store {
    * name); an ID or a digest reference removes the whole image. All targets are checked before anything is
    * removed. Returns the IDs of the images deleted.
    */
-  async remove(inputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
-    if (inputs.length === 0) throw createError('InvalidArgument', 'no images given to remove');
-    if (inputs.length > MAX_LIST_ARGS) {
-      throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} images may be removed in one call`);
-    }
-    const targets = inputs.map(parseImageTarget);
-    const images = await this.list(opts);
-    const namesToRemove = new Map<ImageEntry, Set<string>>();
-    for (const [i, target] of targets.entries()) {
-      const match = resolveTarget(images, target);
-      if (!match)
-        throw createError('NotFound', `no image matches ${JSON.stringify(inputs[i])}`, { input: inputs[i] });
-      const set = namesToRemove.get(match.image) ?? new Set<string>();
-      for (const n of match.names) set.add(n);
-      namesToRemove.set(match.image, set);
-    }
-    const plan = [...namesToRemove].map(([image, names]) => {
-      const whole = image.names.length === 0 || image.names.every((n) => names.has(n));
-      return { image, whole, args: image.names.length === 0 ? [image.id] : [...names] };
-    });
-    await this.removeInChunks(plan, opts);
-    return plan.filter((p) => p.whole).map((p) => p.image.id);
+  remove(inputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
+    return removeImages(this.removal(), inputs, opts);
   }
 
   /**
    * Removes every image not referenced by a root: kept when any of its names or repo digests equals a root
    * after normalization of both sides; dangling images go too. An empty root set is refused.
    */
-  async pruneExcept(
+  pruneExcept(
     rootInputs: readonly string[],
     opts: CallOptions & { dryRun?: boolean } = {},
   ): Promise<string[]> {
-    if (rootInputs.length === 0) {
-      throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
-    }
-    if (rootInputs.length > MAX_LIST_ARGS)
-      throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} roots`);
-    const rootKeys = new Set<string>();
-    for (const input of rootInputs) for (const k of referenceKeys(parseReference(input))) rootKeys.add(k);
-    const images = await this.list(opts);
-    const garbage = images.filter((img) => !imageKeys(img).some((k) => rootKeys.has(k)));
-    this.log.info(
-      { total: images.length, prune: garbage.length, dryRun: opts.dryRun === true },
-      'pruning images',
-    );
-    if (opts.dryRun) return garbage.map((g) => g.id);
-    const plan = garbage.map((image) => ({
-      image,
-      whole: true,
-      args: image.names.length === 0 ? [image.id] : [...image.names],
-    }));
-    await this.removeInChunks(plan, opts);
-    return garbage.map((g) => g.id);
+    return pruneImages(this.removal(), rootInputs, opts);
+  }
+
+  /** What the removal planner needs of this store: a list, `podman image rm`, and the log. */
+  private removal(): RemovalContext {
+    return {
+      list: (opts) => this.list(opts),
+      rm: (args, opts) =>
+        this.podman(['image', 'rm', '--', ...args], {
+          signal: opts.signal,
+          timeoutMs: this.opts.writeTimeoutMs ?? 10 * 60_000,
+        }),
+      log: this.log,
+    };
   }
 
   /** Cheap fingerprint of the store's image records: changes on every image write by anyone (tag, pull, rm). */
   changeToken(): string {
-    const dir = join(this.storePath, 'overlay-images');
-    try {
-      const st = statSync(join(dir, 'images.json'), { bigint: true });
-      const fd = openSync(join(dir, 'images.lock'), constants.O_RDONLY);
-      try {
-        const buf = Buffer.alloc(64);
-        const n = readSync(fd, buf, 0, 64, 0);
-        return `${st.ino}:${st.mtimeNs}:${st.size}:${buf.subarray(0, n).toString('hex')}`;
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return 'empty';
-    }
-  }
-
-  private async removeInChunks(
-    plan: { image: ImageEntry; whole: boolean; args: string[] }[],
-    opts: CallOptions,
-  ): Promise<void> {
-    let firstError: StorageError | undefined;
-    for (let i = 0; i < plan.length; i += REMOVE_CHUNK) {
-      const chunk = plan.slice(i, i + REMOVE_CHUNK);
-      const result = await this.podman(['image', 'rm', '--', ...chunk.flatMap((p) => p.args)], {
-        signal: opts.signal,
-        timeoutMs: this.opts.writeTimeoutMs ?? 10 * 60_000,
-      });
-      try {
-        assertSuccess(result, 'removing images');
-      } catch (err) {
-        firstError ??= err as StorageError;
-      }
-    }
-    if (firstError) {
-      // Say exactly what is gone, from the store itself, in the message callers see (details stay internal).
-      try {
-        const left = new Set((await this.list(opts)).map((img) => img.id));
-        const removed = plan.filter((p) => p.whole && !left.has(p.image.id)).map((p) => p.image.id);
-        firstError.details.removed = removed;
-        firstError.message +=
-          removed.length > 0 ? `; removed before the failure: ${removed.join(' ')}` : '; nothing was removed';
-      } catch {
-        firstError.message += '; which images were removed is unknown (the store could not be listed)';
-      }
-      throw firstError;
-    }
+    return readChangeToken(this.storePath);
   }
 
   /** Runs podman against this store: `--root /run/bootc/storage --runroot /proc/self/fd/3 ARGS`. */
@@ -512,20 +380,6 @@ export class Store {
       closeSync(authFd);
     }
   }
-}
-
-/** Validates a pull policy string. */
-export function parsePullPolicy(policy: string): PullPolicy {
-  if (!(PULL_POLICIES as readonly string[]).includes(policy)) {
-    throw createError(
-      'InvalidArgument',
-      `unknown pull policy ${JSON.stringify(String(policy).slice(0, 40))}`,
-      {
-        expected: PULL_POLICIES,
-      },
-    );
-  }
-  return policy as PullPolicy;
 }
 
 function asPullFailed(err: StorageError, ref: ImageReference): StorageError {

@@ -5,8 +5,10 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStorageError } from '../../src/errors.js';
+import { buildPodmanEnv } from '../../src/storage/podman-env.js';
+import { REMOVE_CHUNK } from '../../src/storage/removal.js';
 import { countRunningPodman } from '../../src/storage/run-podman.js';
-import { buildPodmanEnv, REMOVE_CHUNK, STORE_SUBPATH, Store } from '../../src/storage/store.js';
+import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const FAKE_BIN = resolve(__dirname, 'fake-bin');

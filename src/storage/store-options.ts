@@ -1,0 +1,69 @@
+// What a Store is told when it is opened, and the shapes of a pull: its policy, options and result.
+
+import type { Logger } from 'pino';
+import { createError } from '../errors.js';
+import type { PullProgressEvent } from './parse-pull-progress.js';
+import type { Relabeler } from './relabel.js';
+import type { CallOptions } from './removal.js';
+import type { StoreLayout } from './store-location.js';
+
+/**
+ * A whole pull's time limit: generous, because a slow but moving transfer is fine (a registry that stops
+ * answering is caught by the daemon's stall watchdog long before).
+ */
+export const DEFAULT_PULL_TIMEOUT_MS = 6 * 60 * 60_000;
+
+export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface StoreOptions {
+  /** The sysroot holding `ostree/bootc/storage`. */
+  sysroot: string;
+  /** The run directory: the runroot is `<run>/bootc/storage`; private state goes in `<run>/bootc-storaged`. */
+  run: string;
+  /** Where auth.json is looked for (`run/ostree`, `etc/ostree`, `usr/lib/ostree` below it); default sysroot. */
+  authRoot?: string;
+  /** Base environment for podman (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** podman binary name or path (default `podman` on PATH). */
+  podman?: string;
+  relabel?: Relabeler;
+  logger?: Logger;
+  /** ostree (`ostree/bootc`), composefs (`composefs/bootc` behind an `ostree/bootc` link), or auto-detect. */
+  layout?: StoreLayout;
+  /**
+   * May read-only mounts be made writable here (a bind remount)? Only in a mount namespace of our own; the
+   * default asks the launcher's marker (writable.ts).
+   */
+  ownNamespace?: boolean;
+  /** Time limits in ms. */
+  pullTimeoutMs?: number;
+  readTimeoutMs?: number;
+  writeTimeoutMs?: number;
+  killGraceMs?: number;
+}
+
+export interface PullOptions extends CallOptions {
+  onProgress?: ((event: PullProgressEvent) => void) | undefined;
+  /** Directory podman stages blobs in (its TMPDIR) for this pull; its size is the bytes fetched so far. */
+  tmpDir?: string | undefined;
+}
+
+export interface PullResult {
+  fetched: boolean;
+  id: string | undefined;
+}
+
+/** Validates a pull policy string. */
+export function parsePullPolicy(policy: string): PullPolicy {
+  if (!(PULL_POLICIES as readonly string[]).includes(policy)) {
+    throw createError(
+      'InvalidArgument',
+      `unknown pull policy ${JSON.stringify(String(policy).slice(0, 40))}`,
+      {
+        expected: PULL_POLICIES,
+      },
+    );
+  }
+  return policy as PullPolicy;
+}
