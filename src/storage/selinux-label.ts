@@ -128,7 +128,14 @@ export function findDefaultDeployment(sysroot: string): string | undefined {
  */
 export function findDeploymentPolicy(sysroot: string, hostRoot = '/'): DeploymentPolicy | undefined {
   const deployment = findBootedDeployment(sysroot, hostRoot) ?? findDefaultDeployment(sysroot);
-  if (!deployment) return undefined;
+  return deployment === undefined ? undefined : readPolicy(deployment);
+}
+
+/**
+ * The policy a root file system names in its own etc/selinux (a deployment, or a composefs host's running
+ * root); undefined when it names none or its file contexts are missing.
+ */
+export function readPolicy(deployment: string): DeploymentPolicy | undefined {
   const config = resolveInside(deployment, 'etc/selinux/config');
   const text = config === undefined ? undefined : readSmallFile(config);
   if (config === undefined || text === undefined) return undefined;
@@ -338,10 +345,13 @@ export function createDeploymentRelabeler(
   sysroot: string,
   hostRoot = '/',
   fallback: Relabeler = relabelWithRestorecon,
-  opts: RelabelOptions = {},
+  opts: RelabelOptions & { composefs?: boolean } = {},
 ): Relabeler {
   return async (storeDir) => {
-    const policy = findDeploymentPolicy(sysroot, hostRoot);
+    // On composefs the running root is the booted image (no deployment directory matches it): its own
+    // policy, as upstream does; else the booted, then the default deployment's.
+    const policy =
+      (opts.composefs ? readPolicy(hostRoot) : undefined) ?? findDeploymentPolicy(sysroot, hostRoot);
     if (!policy) return fallback(storeDir);
     await relabelFromFileContexts(storeDir, policy.fileContexts, opts);
     return true;

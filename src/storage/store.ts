@@ -92,7 +92,9 @@ export class Store {
     });
     log.debug({ store: storePath, layout }, 'store location ready');
     // Labels from the booted (else default) deployment's policy, as if the store were /var/lib/containers/storage.
-    const relabel = opts.relabel ?? createDeploymentRelabeler(opts.sysroot);
+    const relabel =
+      opts.relabel ??
+      createDeploymentRelabeler(opts.sysroot, '/', undefined, { composefs: layout === 'composefs' });
     await initializeStore(storePath, relabel, log, async (tmp) => {
       const bootstrap = Store.prepare(opts, tools);
       try {

@@ -195,6 +195,20 @@ describe('relabelling the store', () => {
     expect(labels()).toEqual(expected('b'));
   });
 
+  it('on composefs takes the running root’s own policy (no deployment directory is the booted root)', async () => {
+    deploy(sys.path, { selinux: { type: 'tpol', fileContexts: fileContexts('a') } });
+    // The booted composefs image's root: its own etc/selinux, with the "b" contexts.
+    const root = join(tmp.path, 'composefs-root');
+    mkdirSync(join(root, 'etc/selinux/rootpol/contexts/files'), { recursive: true });
+    writeFileSync(join(root, 'etc/selinux/config'), 'SELINUX=enforcing\nSELINUXTYPE=rootpol\n');
+    writeFileSync(join(root, 'etc/selinux/rootpol/contexts/files/file_contexts'), fileContexts('b'));
+    expect(await createDeploymentRelabeler(sys.path, root, undefined, { composefs: true })(store)).toBe(true);
+    expect(labels()).toEqual(expected('b'));
+    // Not composefs: the default deployment's policy, as before.
+    expect(await createDeploymentRelabeler(sys.path, root)(store)).toBe(true);
+    expect(labels()).toEqual(expected('a'));
+  });
+
   it('with no policy changes nothing and writes no stamp (the fallback decides)', async () => {
     deploy(sys.path, {});
     const before = labels();
