@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createError } from '../errors.js';
+import { loadLibc } from '../process/libc.js';
 
 /** A connected peer as polkit's unix-process subject wants it. */
 export interface PeerProcess {
@@ -22,8 +23,8 @@ let getsockoptPromise: Promise<GetSockOpt> | undefined;
 
 /** Loads koffi and binds getsockopt once (lazily: only Varlink peers need it). */
 function loadGetSockOpt(): Promise<GetSockOpt> {
-  getsockoptPromise ??= import('koffi').then(({ default: koffi }) =>
-    koffi.load('libc.so.6').func('int getsockopt(int, int, int, _Out_ uint8_t *buf, _Inout_ uint32_t *len)'),
+  getsockoptPromise ??= loadLibc().then(({ libc }) =>
+    libc.func('int getsockopt(int, int, int, _Out_ uint8_t *buf, _Inout_ uint32_t *len)'),
   );
   getsockoptPromise.catch(() => {
     getsockoptPromise = undefined;

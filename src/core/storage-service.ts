@@ -11,7 +11,7 @@ import { findGcRoots } from '../gc/find-roots.js';
 import type { Job, JobKind, JobResultName, JobWork } from '../jobs/job.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
-import { parseImageTarget, parseReference } from '../storage/reference.js';
+import { parseReference } from '../storage/reference.js';
 import type { Store } from '../storage/store.js';
 import { type PullResult, parsePullPolicy } from '../storage/store-options.js';
 import { ImageView } from './image-view.js';
@@ -22,7 +22,7 @@ import {
   type StorageServiceOptions,
 } from './service-options.js';
 import { StoreHandle } from './store-handle.js';
-import { checkListSize, describeTargets } from './targets.js';
+import { canonicalImage, canonicalTarget, checkListSize, describeTargets } from './targets.js';
 
 export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, type StorageServiceOptions };
 
@@ -144,13 +144,7 @@ export class StorageService {
       ref.canonical,
       ref.canonical,
       owner,
-      async (ctx) => {
-        try {
-          await (await this.openStore()).pullFromHost(ref.canonical, { signal: ctx.signal });
-        } finally {
-          this.refreshView();
-        }
-      },
+      this.storeWork((store, signal) => store.pullFromHost(ref.canonical, { signal })),
       requester,
     );
   }
@@ -158,23 +152,14 @@ export class StorageService {
   /** Queues (or joins) a removal; every target is validated now, before anything is queued. */
   remove(images: readonly string[], owner: number, requester?: string): Job<string[]> {
     checkListSize(images, 'images');
-    const targets = images.map((i) => {
-      const t = parseImageTarget(i);
-      return t.kind === 'id' ? t.id : t.ref.canonical;
-    });
+    const targets = images.map(canonicalTarget);
     const key = [...new Set(targets)].sort().join(' ');
     return this.submit(
       'remove',
       describeTargets(targets),
       key,
       owner,
-      async (ctx) => {
-        try {
-          return await (await this.openStore()).remove(targets, { signal: ctx.signal });
-        } finally {
-          this.refreshView();
-        }
-      },
+      this.storeWork((store, signal) => store.remove(targets, { signal })),
       requester,
     );
   }
@@ -184,20 +169,14 @@ export class StorageService {
     if (roots.length === 0)
       throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
     checkListSize(roots, 'roots');
-    const canon = roots.map((r) => parseReference(r).canonical);
+    const canon = roots.map(canonicalImage);
     const key = [...new Set(canon)].sort().join(' ');
     return this.submit(
       'prune',
       describeTargets(canon),
       key,
       owner,
-      async (ctx) => {
-        try {
-          return await (await this.openStore()).pruneExcept(canon, { signal: ctx.signal });
-        } finally {
-          this.refreshView();
-        }
-      },
+      this.storeWork((store, signal) => store.pruneExcept(canon, { signal })),
       requester,
     );
   }
@@ -310,6 +289,17 @@ export class StorageService {
     job.addRequester(requester, owner);
     if (joined) this.log.info({ job: job.id, kind }, 'joined an identical job');
     return job;
+  }
+
+  /** A job's work on the open store (opened or retried first); the view is refreshed after it, whatever the outcome. */
+  private storeWork<T>(fn: (store: Store, signal: AbortSignal) => Promise<T>): JobWork<T> {
+    return async (ctx) => {
+      try {
+        return await fn(await this.openStore(), ctx.signal);
+      } finally {
+        this.refreshView();
+      }
+    };
   }
 
   /**

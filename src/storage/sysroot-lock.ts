@@ -8,6 +8,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { createError, isStorageError } from '../errors.js';
+import { loadLibc } from '../process/libc.js';
 
 /** The lock file, relative to the sysroot (libostree's OSTREE_SYSROOT_LOCKFILE). */
 export const SYSROOT_LOCK_SUBPATH = 'ostree/lock';
@@ -60,9 +61,9 @@ function loadFcntl(path: string): Promise<Fcntl> {
       ),
     );
   }
-  fcntlPromise ??= import('koffi')
-    .then(({ default: koffi }) => {
-      const fn = koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, ...)');
+  fcntlPromise ??= loadLibc()
+    .then(({ koffi, libc }) => {
+      const fn = libc.func('int fcntl(int fd, int cmd, ...)');
       // A variadic argument is passed as a (type, value) pair; a Buffer is passed as a pointer to its bytes,
       // which the kernel reads (SETLK) or fills (GETLK) in place.
       return (fd: number, cmd: number, lock: Buffer) => {
