@@ -5,7 +5,7 @@ PREFIX ?= /usr
 DESTDIR ?=
 REPORTS := .cache/reports
 
-.PHONY: deps build bundle run check lint typecheck test-unit test-integration test-faults test-system bench install uninstall clean
+.PHONY: deps build bundle run check lint generate typecheck test-unit test-integration test-faults test-system bench install uninstall clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -21,8 +21,14 @@ bundle: deps
 run: build
 	bash scripts/sandbox.sh
 
+# The contract files generated from src/core/operations.ts and src/errors.ts must be fresh.
 lint: deps
 	npx biome check .
+	node scripts/generate-contract.mjs --check
+
+# Rewrites dbus/org.bootc.Storage.xml, varlink/org.bootc.Storage.varlink and src/api/varlink/storage-idl.ts.
+generate:
+	node scripts/generate-contract.mjs
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit

@@ -1,4 +1,5 @@
-// The one method → polkit action table for every transport. A method without an entry is denied.
+// The polkit actions of the project. Which method checks which is part of each method's entry in the
+// operations table (src/core/operations.ts); a method without an entry does not exist, so it is denied.
 
 export const ACTION_READ = 'org.bootc.storage.read';
 export const ACTION_PULL = 'org.bootc.storage.pull';
@@ -14,21 +15,3 @@ export type ActionId = (typeof ALL_ACTIONS)[number];
  * ACTION_CANCEL_FOREIGN. `none`: the method discloses nothing that the broadcast signals do not already.
  */
 export type MethodPolicy = { action: ActionId } | { ownerOr: ActionId } | { none: true };
-
-export const METHOD_POLICY: Readonly<Record<string, MethodPolicy>> = {
-  Exists: { action: ACTION_READ },
-  List: { action: ACTION_READ },
-  ListJobs: { action: ACTION_READ },
-  Pull: { action: ACTION_PULL },
-  PullFromHost: { action: ACTION_PULL },
-  Remove: { action: ACTION_REMOVE },
-  Prune: { action: ACTION_REMOVE },
-  GarbageCollect: { action: ACTION_REMOVE },
-  CancelJob: { ownerOr: ACTION_CANCEL_FOREIGN },
-  Cancel: { ownerOr: ACTION_CANCEL_FOREIGN },
-};
-
-/** The policy for a method; undefined means deny. */
-export function lookupMethodPolicy(method: string): MethodPolicy | undefined {
-  return Object.hasOwn(METHOD_POLICY, method) ? METHOD_POLICY[method] : undefined;
-}

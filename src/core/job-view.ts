@@ -30,6 +30,10 @@ export function viewJob<T>(job: Job<T>): JobView {
     bytesTotal: toCount(job.bytesTotal),
     layersDone: toCount(job.layersDone),
     layersTotal: toCount(job.layersTotal),
+    attempt: Math.max(1, toCount(job.attempt)),
+    itemsDone: toCount(job.itemsDone),
+    itemsTotal: toCount(job.itemsTotal),
+    item: job.item,
     owner: job.owner,
   };
 }
@@ -62,4 +66,8 @@ export const PROGRESS_FIELDS: readonly string[] = [
   'bytesTotal',
   'layersDone',
   'layersTotal',
+  'attempt',
+  'itemsDone',
+  'itemsTotal',
+  'item',
 ];

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import type { ActionId } from '../authz/actions.js';
 import { createError } from '../errors.js';
 import { findGcRoots } from '../gc/find-roots.js';
 import type { Job, JobKind, JobResultName, JobWork } from '../jobs/job.js';
@@ -14,6 +15,7 @@ import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseReference } from '../storage/reference.js';
 import type { Store } from '../storage/store.js';
 import { type PullResult, parsePullPolicy } from '../storage/store-options.js';
+import type { Caller, Outcome } from './contract.js';
 import { ImageView } from './image-view.js';
 import { PullRun } from './pull-run.js';
 import {
@@ -184,9 +186,13 @@ export class StorageService {
   /**
    * Collects garbage: roots from every ostree deployment (bound images + host image), then a prune. The roots
    * are computed inside the job, so they reflect the deployments at the moment the collection runs; a dry
-   * run computes and reports without a job.
+   * run computes and reports at once, without a job.
    */
-  async garbageCollect(dryRun: boolean, owner: number, requester = `uid:${owner}`): Promise<string[]> {
+  async collectGarbage(
+    dryRun: boolean,
+    owner: number,
+    requester = `uid:${owner}`,
+  ): Promise<Outcome<string[]>> {
     const sysroot = this.handle.sysroot;
     const collect = async (store: Store, signal: AbortSignal | undefined) => {
       const roots = findGcRoots(sysroot);
@@ -199,7 +205,7 @@ export class StorageService {
       return ids;
     };
     // A dry run removes nothing, so it takes no lock: like every read, it never waits for bootc.
-    if (dryRun) return collect(await this.handle.forRead(), undefined);
+    if (dryRun) return { value: await collect(await this.handle.forRead(), undefined) };
     const job = this.submit(
       'gc',
       sysroot,
@@ -227,7 +233,24 @@ export class StorageService {
       },
       requester,
     );
-    return job.resultFor(requester);
+    return { job };
+  }
+
+  /**
+   * A caller's cancel. One who wants the job (its connection, else its uid, submitted or joined it) withdraws
+   * itself without polkit; the job stops only when nobody wants it any more. Anyone else stops it for
+   * everyone, which needs `foreignAction`.
+   */
+  async cancelFor(job: Job, caller: Caller, foreignAction: ActionId): Promise<void> {
+    const uid = await caller.uid();
+    if (job.isWantedBy(uid, caller.who)) {
+      const stopped = job.withdraw(uid, caller.who);
+      this.log.info({ job: job.id, by: uid, stopped }, stopped ? 'cancel requested' : 'caller withdrew');
+      return;
+    }
+    await caller.authorize(foreignAction, { job: String(job.id) });
+    this.log.info({ job: job.id, by: uid }, 'cancel requested (for every caller)');
+    job.cancel();
   }
 
   /** Tells `listener` about every new job (transports export it) and every job that ends. */
@@ -256,11 +279,6 @@ export class StorageService {
     const job = this.queue.get(id);
     if (!job) throw createError('NotFound', `no job ${id} is queued or running`);
     return job;
-  }
-
-  /** Cancels a job (authorization is the transport's business, decided before this call). */
-  cancelJob(id: number): void {
-    this.getJob(id).cancel();
   }
 
   /** True when no job is queued or running. */

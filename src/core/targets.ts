@@ -32,21 +32,11 @@ export function checkListSize(list: readonly string[], what: string) {
 }
 
 /**
- * What polkit agents show for a call ($(image) in the policy's messages): the normalized reference, parsed
- * first, so a password dialog never shows a caller's raw string and invalid input never prompts at all. For
- * lists the first eight and how many more, never a silently cut list. Prune's list names images to KEEP.
- * The same for every transport.
+ * A list as polkit agents show it ($(image) or $(roots) in the policy's messages): each entry normalized,
+ * parsed first, so a password dialog never shows a caller's raw string and invalid input never prompts at
+ * all; the first eight and how many more, never a silently cut list.
  */
-export function polkitDetails(method: string, firstArg: unknown): Record<string, string> {
-  const shown = (list: string[]) =>
-    list.slice(0, 8).map(canonicalTarget).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
-  if (
-    typeof firstArg === 'string' &&
-    (method === 'Pull' || method === 'PullFromHost' || method === 'Exists')
-  ) {
-    return { image: canonicalImage(firstArg) };
-  }
-  if (method === 'Remove' && Array.isArray(firstArg)) return { image: shown(firstArg as string[]) };
-  if (method === 'Prune' && Array.isArray(firstArg)) return { roots: shown(firstArg as string[]) };
-  return {};
+export function shownTargets(list: readonly string[], referencesOnly = false): string {
+  const canon = referencesOnly ? canonicalImage : canonicalTarget;
+  return list.slice(0, 8).map(canon).join(' ') + (list.length > 8 ? ` (+${list.length - 8} more)` : '');
 }

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { createError, type StorageError, toStorageError } from '../errors.js';
 
-export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc'] as const;
+export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc', 'sync'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 /** `blocked`: running, but waiting for the ostree sysroot lock while bootc or ostree deploys. */
 export type JobState = 'queued' | 'running' | 'blocked' | 'done' | 'failed' | 'canceled';
@@ -23,18 +23,32 @@ export interface JobSnapshot {
   /** Layers podman has started copying, and the layers the image has (0 when not known). */
   layersDone: number;
   layersTotal: number;
+  /** Which try of the current pull this is: 1, then 2… while transient registry failures are retried. */
+  attempt: number;
+  /** For a job of several images (sync): images finished, images in all, and the one being worked on. */
+  itemsDone: number;
+  itemsTotal: number;
+  item: string;
   /** uid of the caller that created the job. */
   owner: number;
 }
 
+/** The fields a job's work reports while it runs. */
+export type ProgressFields =
+  | 'progress'
+  | 'bytesDone'
+  | 'bytesTotal'
+  | 'layersDone'
+  | 'layersTotal'
+  | 'attempt'
+  | 'itemsDone'
+  | 'itemsTotal'
+  | 'item';
+
 export interface JobContext {
   signal: AbortSignal;
   /** Updates progress fields (numbers that are not finite and ≥ 0 are ignored); emits `changed`. */
-  report(
-    update: Partial<
-      Pick<JobSnapshot, 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
-    >,
-  ): void;
+  report(update: Partial<Pick<JobSnapshot, ProgressFields>>): void;
   /** Shows the job as `blocked` (waiting for the sysroot lock) or back to `running`. */
   setWaiting(waiting: boolean): void;
 }
@@ -55,6 +69,10 @@ export class Job<T = unknown> extends EventEmitter {
   bytesTotal = 0;
   layersDone = 0;
   layersTotal = 0;
+  attempt = 1;
+  itemsDone = 0;
+  itemsTotal = 0;
+  item = '';
   error: StorageError | undefined;
   readonly result: Promise<T>;
   private readonly abort = new AbortController();
@@ -101,6 +119,10 @@ export class Job<T = unknown> extends EventEmitter {
       bytesTotal: this.bytesTotal,
       layersDone: this.layersDone,
       layersTotal: this.layersTotal,
+      attempt: this.attempt,
+      itemsDone: this.itemsDone,
+      itemsTotal: this.itemsTotal,
+      item: this.item,
       owner: this.owner,
     };
   }
@@ -219,11 +241,7 @@ export class Job<T = unknown> extends EventEmitter {
     }
   }
 
-  private set(
-    update: Partial<
-      Pick<JobSnapshot, 'state' | 'progress' | 'bytesDone' | 'bytesTotal' | 'layersDone' | 'layersTotal'>
-    >,
-  ) {
+  private set(update: Partial<Pick<JobSnapshot, 'state' | ProgressFields>>) {
     const changed: string[] = [];
     for (const [k, v] of Object.entries(update) as [keyof typeof update, never][]) {
       if (v === undefined || this[k] === v) continue;

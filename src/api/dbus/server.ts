@@ -5,27 +5,27 @@
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ACTION_READ, type ActionId, lookupMethodPolicy } from '../../authz/actions.js';
+import { ACTION_CANCEL_FOREIGN, ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
 import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
-import { MAX_LIST_ARGS, polkitDetails } from '../../core/targets.js';
+import { type Caller, findOperation, type Operation } from '../../core/operations.js';
 import { createError, escapeControls, toStorageError } from '../../errors.js';
+import { introspect } from './interface-xml.js';
 import { mapErrorToDBus } from './map-error.js';
 import {
   inSignature,
-  introspect,
   JOB_IFACE,
   JOB_METHODS,
   JOB_PATH_PREFIX,
   JOB_PROPERTIES,
   type MethodDef,
-  outSignature,
   STORAGE_IFACE,
   STORAGE_METHODS,
   STORAGE_PATH,
   STORAGE_PROPERTIES,
+  signatureOf,
 } from './members.js';
 import { jobPath, jobProps, requesterKey } from './wire.js';
 
@@ -39,22 +39,6 @@ const READ_AUTH_CACHE_MAX = 4096;
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
 const INTROSPECT_IFACE = 'org.freedesktop.DBus.Introspectable';
 const PEER_IFACE = 'org.freedesktop.DBus.Peer';
-
-const str = z.string().max(4096);
-const strList = z.array(str).max(MAX_LIST_ARGS);
-/** Argument shapes per method, after the signature check (zod names what is wrong). */
-const ARG_SCHEMAS: Record<string, z.ZodType<unknown[]>> = {
-  Exists: z.tuple([str]),
-  List: z.tuple([]),
-  Pull: z.tuple([str, z.string().max(64)]),
-  PullFromHost: z.tuple([str]),
-  Remove: z.tuple([strList]),
-  Prune: z.tuple([strList]),
-  ListJobs: z.tuple([]),
-  CancelJob: z.tuple([z.number().int().nonnegative()]),
-  GarbageCollect: z.tuple([z.boolean()]),
-  Cancel: z.tuple([]),
-};
 
 export interface DBusServerOptions {
   bus: dbus.MessageBus;
@@ -132,15 +116,14 @@ export class DBusServer {
       }
       if (path === STORAGE_PATH) {
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, STORAGE_IFACE));
-        if ((iface === STORAGE_IFACE || !iface) && Object.hasOwn(STORAGE_METHODS, member)) {
-          return await this.callStorage(msg, member, STORAGE_METHODS[member]!);
-        }
+        const op = iface === STORAGE_IFACE || !iface ? findOperation(member) : undefined;
+        if (op) return await this.callOperation(msg, op);
       } else if (path.startsWith(JOB_PATH_PREFIX)) {
         const job = this.jobAt(path);
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, JOB_IFACE, job));
         if ((iface === JOB_IFACE || !iface) && member === 'Cancel') {
-          this.checkArgs(msg, 'Cancel', JOB_METHODS.Cancel!);
-          await this.cancel(msg, job);
+          this.checkArgs(msg, 'Cancel', JOB_METHODS.Cancel!, z.tuple([]));
+          await this.service.cancelFor(job, this.callerOf(msg), ACTION_CANCEL_FOREIGN);
           return this.reply(msg, '', []);
         }
       }
@@ -152,7 +135,7 @@ export class DBusServer {
         ),
       );
     } catch (err) {
-      const mapped = mapErrorToDBus(err, member === 'Pull' || member === 'PullFromHost');
+      const mapped = mapErrorToDBus(err, path === STORAGE_PATH && findOperation(member)?.pulling === true);
       const e = toStorageError(err);
       this.log.info({ method: member, sender: msg.sender, error: e.name, wire: mapped.name }, e.message);
       try {
@@ -163,85 +146,40 @@ export class DBusServer {
     }
   }
 
-  private async callStorage(msg: dbus.Message, member: string, def: MethodDef): Promise<void> {
-    const args = this.checkArgs(msg, member, def);
-    const sender = msg.sender ?? '';
-    const interactive = (msg.flags & FLAG_ALLOW_INTERACTIVE) !== 0;
-    const out = outSignature(def);
-    if (member === 'CancelJob') {
-      await this.cancel(msg, this.service.getJob(args[0] as number));
-      return this.reply(msg, out, []);
-    }
-    const policy = lookupMethodPolicy(member);
-    if (!policy || !('action' in policy)) throw createError('AccessDenied', `${member} is not allowed`);
-    const details = polkitDetails(member, args[0]);
-    await this.authorize(sender, policy.action, details, interactive);
-    switch (member) {
-      case 'Exists':
-        return this.reply(msg, out, [await this.service.exists(args[0] as string)]);
-      case 'List': {
-        const images = await this.service.list();
-        return this.reply(msg, out, [
-          images.map((i) => [i.id, i.names, i.digest, BigInt(i.size), BigInt(i.created)]),
-        ]);
-      }
-      case 'ListJobs':
-        return this.reply(msg, out, [
-          this.service.listJobs().map((j) => [j.id, j.kind, j.target, j.state, jobPath(j.id)]),
-        ]);
-    }
-    const uid = await this.callerUid(sender);
-    // The caller is its bus connection: its cancel withdraws it alone from a job others joined.
-    const who = requesterKey(sender);
-    switch (member) {
-      case 'Pull': {
-        const job = this.service.pull(args[0] as string, args[1] as string, uid, who);
-        return this.reply(msg, out, [(await job.resultFor(who)).fetched]);
-      }
-      case 'PullFromHost':
-        await this.service.pullFromHost(args[0] as string, uid, who).resultFor(who);
-        return this.reply(msg, out, []);
-      case 'Remove': {
-        const job = this.service.remove(args[0] as string[], uid, who);
-        return this.reply(msg, out, [await job.resultFor(who)]);
-      }
-      case 'Prune': {
-        const job = this.service.prune(args[0] as string[], uid, who);
-        return this.reply(msg, out, [await job.resultFor(who)]);
-      }
-      case 'GarbageCollect':
-        return this.reply(msg, out, [await this.service.garbageCollect(args[0] as boolean, uid, who)]);
-    }
-    throw createError('AccessDenied', `${member} is not allowed`);
+  /** The one loop for every operation: check, parse, authorize, run, project (core/operations.ts). */
+  private async callOperation(msg: dbus.Message, op: Operation): Promise<void> {
+    const input = this.checkArgs(msg, op.name, STORAGE_METHODS[op.name]!, op.input);
+    const caller = this.callerOf(msg);
+    // An argument polkit would show is parsed first: bad input never prompts and never reaches the core.
+    if ('action' in op.access) await caller.authorize(op.access.action, op.details?.(input) ?? {});
+    const outcome = await op.run(this.service, input, caller);
+    const value = 'job' in outcome ? await outcome.job.resultFor(caller.who) : outcome.value;
+    this.reply(msg, signatureOf(op.out), op.toDBus(value));
   }
 
-  /**
-   * A caller who wants the job (its connection, else its uid, submitted or joined it) withdraws itself
-   * without polkit; the job stops only when nobody wants it any more. Anyone else stops it for everyone,
-   * which needs the cancel-foreign action.
-   */
-  private async cancel(msg: dbus.Message, job: Job): Promise<void> {
+  /** The caller as the core sees it: its connection, its uid (looked up once, when needed), and polkit. */
+  private callerOf(msg: dbus.Message): Caller {
     const sender = msg.sender ?? '';
-    const uid = await this.callerUid(sender);
-    const policy = lookupMethodPolicy('CancelJob');
-    if (!policy || !('ownerOr' in policy)) throw createError('AccessDenied', 'cancel is not allowed');
-    if (job.isWantedBy(uid, requesterKey(sender))) {
-      const stopped = job.withdraw(uid, requesterKey(sender));
-      this.log.info({ job: job.id, by: uid, stopped }, stopped ? 'cancel requested' : 'caller withdrew');
-      return;
-    }
-    await this.authorize(
-      sender,
-      policy.ownerOr,
-      { job: String(job.id) },
-      (msg.flags & FLAG_ALLOW_INTERACTIVE) !== 0,
-    );
-    this.log.info({ job: job.id, by: uid }, 'cancel requested (for every caller)');
-    job.cancel();
+    const interactive = (msg.flags & FLAG_ALLOW_INTERACTIVE) !== 0;
+    let uid: Promise<number> | undefined;
+    return {
+      // The caller is its bus connection: its cancel withdraws it alone from a job others joined.
+      who: requesterKey(sender),
+      uid: () => {
+        uid ??= callerUid(this.bus, sender);
+        return uid;
+      },
+      authorize: (action, details) => this.authorize(sender, action, details, interactive),
+    };
   }
 
   /** Signature first (the bus only checks it is well-formed), then the argument shapes. */
-  private checkArgs(msg: dbus.Message, member: string, def: MethodDef): unknown[] {
+  private checkArgs<S extends z.ZodTuple>(
+    msg: dbus.Message,
+    member: string,
+    def: MethodDef,
+    schema: S,
+  ): z.infer<S> {
     const expected = inSignature(def);
     if ((msg.signature ?? '') !== expected) {
       throw Object.assign(
@@ -251,12 +189,13 @@ export class DBusServer {
         },
       );
     }
-    const parsed = ARG_SCHEMAS[member]?.safeParse(msg.body ?? []);
-    if (!parsed?.success) {
-      throw createError(
-        'InvalidArgument',
-        `${member}: ${parsed?.error.issues[0]?.message ?? 'unexpected arguments'}`,
-      );
+    const parsed = schema.safeParse(msg.body ?? []);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const at = issue?.path.length
+        ? ` (argument ${def.in[Number(issue.path[0])]?.name ?? String(issue.path[0])})`
+        : '';
+      throw createError('InvalidArgument', `${member}${at}: ${issue?.message ?? 'unexpected arguments'}`);
     }
     return parsed.data;
   }
@@ -277,11 +216,6 @@ export class DBusServer {
       }
       this.readAuth.set(sender, now + READ_AUTH_TTL_MS);
     }
-  }
-
-  /** The caller's uid as the bus vouches for it (one lookup in authz/caller-uid.ts). */
-  private callerUid(sender: string): Promise<number> {
-    return callerUid(this.bus, sender);
   }
 
   private handleProperties(msg: dbus.Message, iface: string, job?: Job): [string, unknown[]] {

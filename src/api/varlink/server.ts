@@ -1,23 +1,19 @@
-// The Varlink transport: org.bootc.Storage on top of the protocol server. It only parses (the protocol module
-// checks every call against the IDL), calls the core, and maps results and errors onto the wire. No storage
-// logic here, and no authorization: whoever can open the socket is trusted (see the IDL's "Access control").
+// The Varlink transport: org.bootc.Storage on top of the protocol server. One loop over the operations table
+// (core/operations.ts): the protocol module checks each call against the IDL, the operation's schema parses
+// it, polkit authorizes the peer process exactly as D-Bus callers are, and the result is projected. No
+// storage logic here.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { ACTION_CANCEL_FOREIGN, ACTION_READ, lookupMethodPolicy } from '../../authz/actions.js';
+import { ACTION_READ } from '../../authz/actions.js';
 import { type PeerProcess, readPeerProcess } from '../../authz/peer-cred.js';
 import type { Authority } from '../../authz/polkit.js';
-import { type Job, toCount, viewJob, watchJob } from '../../core/job-view.js';
+import { varlinkName } from '../../core/contract.js';
+import { STREAMED_FIELDS } from '../../core/job-fields.js';
+import { type Job, viewJob, watchJob } from '../../core/job-view.js';
+import { type Caller, findOperation, type Operation, OPERATIONS } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
-import { polkitDetails } from '../../core/targets.js';
 import { createError, toStorageError, wireErrorName } from '../../errors.js';
-
-/** Who called: the peer's uid (the job's Owner), its requester key, and the process polkit is asked about. */
-interface Caller {
-  uid: number;
-  who: string;
-  process: PeerProcess;
-}
 
 import {
   permissionDenied,
@@ -62,26 +58,27 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
   const readOk = new WeakMap<Socket, number>();
 
   /**
-   * The same method→action table, details and polkit as D-Bus, with the peer process as the subject. Runs
-   * before anything is queued; a method without an entry is denied. Varlink has no interactive flag: a
-   * check that needs a password is refused (InteractiveAuthorizationRequired → PermissionDenied).
+   * The caller as the core sees it: the peer process (SO_PEERCRED and its start time, read once per
+   * connection) is the polkit subject, with the same action table and details as D-Bus. Varlink has no
+   * interactive flag: a check that needs a password is refused (InteractiveAuthorizationRequired →
+   * PermissionDenied).
    */
-  const authorizeCall = async (method: string, p: VarlinkParams, call: VarlinkCall): Promise<Caller> => {
-    const policy = lookupMethodPolicy(method);
-    if (!policy) throw createError('AccessDenied', `${method} is not allowed`);
+  const callerOf = async (call: VarlinkCall): Promise<Caller> => {
     let peer = peers.get(call.socket);
     if (!peer) {
       peer = readPeerProcess(call.socket);
       peers.set(call.socket, peer);
     }
     const process = await peer;
-    const caller = { uid: process.uid, who: `varlink:${call.connection}`, process };
-    if (!('action' in policy)) return caller;
-    const details = polkitDetails(method, p.image ?? p.images ?? p.roots);
-    if (policy.action === ACTION_READ && (readOk.get(call.socket) ?? 0) > Date.now()) return caller;
-    await authority.authorize({ process, action: policy.action, details, interactive: false });
-    if (policy.action === ACTION_READ) readOk.set(call.socket, Date.now() + 10_000);
-    return caller;
+    return {
+      who: `varlink:${call.connection}`,
+      uid: async () => process.uid,
+      authorize: async (action, details) => {
+        if (action === ACTION_READ && (readOk.get(call.socket) ?? 0) > Date.now()) return;
+        await authority.authorize({ process, action, details, interactive: false });
+        if (action === ACTION_READ) readOk.set(call.socket, Date.now() + 10_000);
+      },
+    };
   };
 
   /**
@@ -116,105 +113,45 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     );
   };
 
-  // The one job projection every transport shares (core/job-view.ts).
-  const progressOf = <T>(job: Job<T>) => {
-    const v = viewJob(job);
-    const { progress, bytesDone, bytesTotal, layersDone, layersTotal } = v;
-    return { job: v.id, progress, bytesDone, bytesTotal, layersDone, layersTotal };
+  // The one job projection every transport shares (core/job-view.ts), as a progress reply.
+  const progressOf = (job: Job): VarlinkParams => {
+    const v = viewJob(job) as unknown as VarlinkParams;
+    return { job: v.id, ...Object.fromEntries(STREAMED_FIELDS.map((f) => [f.name, v[f.name]])) };
   };
 
-  type Handler = (p: VarlinkParams, call: VarlinkCall, caller: Caller) => Promise<VarlinkParams | undefined>;
-  const methods: Record<string, Handler> = {
-    async Exists(p) {
-      return { present: await service.exists(p.image as string) };
-    },
-
-    async List() {
-      const images = await service.list();
-      return {
-        images: images.map((i) => ({
-          id: i.id,
-          names: i.names,
-          digest: i.digest,
-          size: toCount(i.size),
-          created: Math.trunc(i.created),
-        })),
-      };
-    },
-
-    async Pull(p, call, caller) {
-      const job = service.pull(p.image as string, p.policy as string, caller.uid, caller.who);
-      if (call.oneway) return void detach(job.result, call.method);
-      let unwatch: () => void = () => undefined;
-      if (call.more) {
-        call.notify(progressOf(job)); // at once: the caller learns the job id
-        // The core's one throttle: progress at most every 100 ms, as on D-Bus.
-        unwatch = watchJob(job, () => {
-          if (!job.finished) call.notify(progressOf(job));
-        });
-      }
-      try {
-        const r = await awaitJob(job, call, caller);
-        return r && { ...progressOf(job), fetched: r.value.fetched };
-      } finally {
-        unwatch();
-      }
-    },
-
-    async PullFromHost(p, call, caller) {
-      const job = service.pullFromHost(p.image as string, caller.uid, caller.who);
-      if (call.oneway) return void detach(job.result, call.method);
-      return (await awaitJob(job, call, caller)) && {};
-    },
-
-    async Remove(p, call, caller) {
-      const job = service.remove(p.images as string[], caller.uid, caller.who);
-      if (call.oneway) return void detach(job.result, call.method);
-      const r = await awaitJob(job, call, caller);
-      return r && { removedIds: r.value };
-    },
-
-    async Prune(p, call, caller) {
-      const job = service.prune(p.roots as string[], caller.uid, caller.who);
-      if (call.oneway) return void detach(job.result, call.method);
-      const r = await awaitJob(job, call, caller);
-      return r && { removedIds: r.value };
-    },
-
-    async GarbageCollect(p, call, caller) {
-      const collected = service.garbageCollect(p.dryRun as boolean, caller.uid, caller.who);
-      if (call.oneway) return void detach(collected, call.method);
-      return { removedIds: await collected };
-    },
-
-    async ListJobs() {
-      return {
-        jobs: service.listJobs().map(viewJob),
-      };
-    },
-
-    async CancelJob(p, call, caller) {
-      const id = p.id as number;
-      const job = service.getJob(id);
-      // As on D-Bus: a caller of the job withdraws itself; anyone else needs cancel-foreign.
-      if (job.isWantedBy(caller.uid, caller.who)) {
-        const stopped = job.withdraw(caller.uid, caller.who);
-        log.info({ job: id, by: caller.uid, connection: call.connection, stopped }, 'cancel requested');
-        return {};
-      }
-      await authority.authorize({
-        process: caller.process,
-        action: ACTION_CANCEL_FOREIGN,
-        details: { job: String(id) },
-        interactive: false,
-      });
-      job.cancel();
-      log.info(
-        { job: id, by: caller.uid, connection: call.connection },
-        'cancel requested (for every caller)',
+  /** The one loop for every operation: parse, authorize, run, project (core/operations.ts). */
+  const handle = async (op: Operation, p: VarlinkParams, call: VarlinkCall) => {
+    const caller = await callerOf(call);
+    const parsed = op.input.safeParse(op.in.map((f) => p[varlinkName(f)]));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = op.in[Number(issue?.path[0])];
+      throw createError(
+        'InvalidArgument',
+        `${op.name}${field ? ` (${varlinkName(field)})` : ''}: ${issue?.message ?? 'unexpected parameters'}`,
       );
-      return {};
-    },
+    }
+    const input = parsed.data;
+    // Before anything is queued; an argument polkit would show is parsed first, so bad input never asks.
+    if ('action' in op.access) await caller.authorize(op.access.action, op.details?.(input) ?? {});
+    const outcome = await op.run(service, input, caller);
+    if ('value' in outcome) return call.oneway ? undefined : op.toVarlink(outcome.value);
+    const { job } = outcome;
+    if (call.oneway) return void detach(job.result, call.method);
+    let unwatch: () => void = () => undefined;
+    if (op.streams && call.more) {
+      call.notify(progressOf(job)); // at once: the caller learns the job id
+      // The core's one throttle: progress at most every 100 ms, as on D-Bus.
+      unwatch = watchJob(job, () => {
+        if (!job.finished) call.notify(progressOf(job));
+      });
+    }
+    try {
+      const r = await awaitJob(job, call, caller);
+      return r && { ...(op.streams ? progressOf(job) : {}), ...op.toVarlink(r.value) };
+    } finally {
+      unwatch();
+    }
   };
 
   return new VarlinkServer({
@@ -225,13 +162,8 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     interfaces: [
       {
         description: STORAGE_VARLINK_IDL,
-        // Every method is authorized first (authorizeCall), then handled with the caller it names.
         methods: Object.fromEntries(
-          Object.entries(methods).map(([name, handler]) => [
-            name,
-            async (p: VarlinkParams, call: VarlinkCall) =>
-              handler(p, call, await authorizeCall(name, p, call)),
-          ]),
+          OPERATIONS.map((op) => [op.name, (p: VarlinkParams, call: VarlinkCall) => handle(op, p, call)]),
         ),
       },
     ],
@@ -242,7 +174,7 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     }),
     mapError: (err, method) => {
       const short = method.slice(method.lastIndexOf('.') + 1);
-      const mapped = mapErrorToVarlink(err, short === 'Pull' || short === 'PullFromHost');
+      const mapped = mapErrorToVarlink(err, findOperation(short)?.pulling === true);
       log.info({ method: short, error: toStorageError(err).name, wire: mapped.error }, mapped.message);
       return mapped;
     },

@@ -1,0 +1,68 @@
+// Renders the generated part of varlink/org.bootc.Storage.varlink (everything after its hand-written header):
+// the struct types, one method per operation, and one error per public catalogue name.
+
+import { type Field, type Operation, varlinkName } from '../../src/core/contract.js';
+import { layoutDoc } from '../../src/core/doc-text.js';
+import { STREAMED_FIELDS } from '../../src/core/job-fields.js';
+import { OPERATIONS } from '../../src/core/operations.js';
+import { VARLINK_TYPES } from '../../src/core/wire-types.js';
+import { ERROR_CATALOGUE, WIRE_ERROR_NAMES } from '../../src/errors.js';
+
+const WIDTH = 110;
+
+const doc = (text: string, indent = '') => layoutDoc(text, WIDTH, `${indent}# `).map((l) => l.trimEnd());
+
+function fields(list: readonly Field[]): string[] {
+  return list.flatMap((f, i) => [
+    ...doc(f.doc, '  '),
+    `  ${varlinkName(f)}: ${f.optional ? '?' : ''}${f.type.varlink}${i < list.length - 1 ? ',' : ''}`,
+  ]);
+}
+
+function block(head: string, list: readonly Field[]): string {
+  return list.length === 0 ? `${head}()` : [`${head}(`, ...fields(list), ')'].join('\n');
+}
+
+/** A streaming method's output: the job and its progress fields, then its own (present in the final reply). */
+function outputs(op: Operation): readonly Field[] {
+  if (!op.streams) return op.out;
+  const job: Field = {
+    name: 'job',
+    type: { dbus: 'u', varlink: 'int' },
+    doc: 'The job doing the work (CancelJob takes it).',
+  };
+  return [job, ...STREAMED_FIELDS, ...op.out.map((f) => ({ ...f, optional: true }))];
+}
+
+function methodText(op: Operation): string {
+  const access =
+    'action' in op.access
+      ? `polkit action: ${op.access.action}.`
+      : 'ownerOr' in op.access
+        ? `polkit action: none for a job one submitted or joined; ${op.access.ownerOr} for anyone else's job.`
+        : 'polkit action: none.';
+  const errors = [...op.errors, 'org.varlink.service.PermissionDenied (polkit refused)'];
+  const text = `${op.doc}${op.varlinkDoc ? `\n\n${op.varlinkDoc}` : ''}\n\n${access} Errors: ${errors.join(', ')}.`;
+  return [...doc(text), `${block(`method ${op.name}`, op.in)} -> ${block('', outputs(op)).trimStart()}`].join(
+    '\n',
+  );
+}
+
+/** The IDL after `interface org.bootc.Storage`. */
+export function renderIdlBody(): string {
+  const parts: string[] = [];
+  for (const t of VARLINK_TYPES) parts.push([...doc(t.doc), block(`type ${t.name} `, t.fields)].join('\n'));
+  for (const op of OPERATIONS) parts.push(methodText(op));
+  for (const name of WIRE_ERROR_NAMES) {
+    parts.push(
+      [
+        ...doc(ERROR_CATALOGUE[name].description),
+        `error ${name} (`,
+        '  # Human-readable detail.',
+        '  message: string',
+        ')',
+      ].join('\n'),
+    );
+  }
+  return `${parts.join('\n\n')}\n`;
+}

@@ -1,0 +1,78 @@
+// The read operations: answered from the image view (or the job list), never queued, never interactive.
+
+import { z } from 'zod';
+import { ACTION_READ } from '../../authz/actions.js';
+import { defineOperation, jobObjectPath } from '../contract.js';
+import { toCount, viewJob } from '../job-view.js';
+import { canonicalImage, MAX_REFERENCE_LENGTH } from '../targets.js';
+import { T } from '../wire-types.js';
+
+/** An image argument as the schema bounds it (the core then parses it as a reference). */
+export const imageArg = z.string().max(MAX_REFERENCE_LENGTH * 4);
+
+const IMAGE_DOC = 'Fully-qualified reference (see "Image references").';
+
+export const EXISTS = defineOperation({
+  name: 'Exists',
+  kind: 'read',
+  doc: 'Tells whether an image is in the store, without touching the network.',
+  in: [{ name: 'image', type: T.string, doc: IMAGE_DOC }],
+  out: [{ name: 'present', type: T.bool, doc: 'True when the reference names an image in the store.' }],
+  input: z.tuple([imageArg]),
+  access: { action: ACTION_READ },
+  details: ([image]) => ({ image: canonicalImage(image) }),
+  errors: ['InvalidReference', 'StorageFailure', 'StoreUnavailable'],
+  run: async (service, [image]) => ({ value: await service.exists(image) }),
+  toDBus: (present) => [present],
+  toVarlink: (present) => ({ present }),
+});
+
+export const LIST = defineOperation({
+  name: 'List',
+  kind: 'read',
+  doc: 'Every image in the store, one entry per image ID (an image with several names appears once).',
+  in: [],
+  out: [
+    {
+      name: 'images',
+      type: T.images,
+      doc: 'The images. D-Bus: an array of (id, names, digest, size, created), the fields of the Varlink type Image.',
+    },
+  ],
+  input: z.tuple([]),
+  access: { action: ACTION_READ },
+  errors: ['StorageFailure', 'StoreUnavailable'],
+  run: async (service) => ({ value: await service.list() }),
+  toDBus: (images) => [
+    images.map((i) => [i.id, i.names, i.digest, BigInt(toCount(i.size)), BigInt(Math.trunc(i.created))]),
+  ],
+  toVarlink: (images) => ({
+    images: images.map((i) => ({
+      id: i.id,
+      names: i.names,
+      digest: i.digest,
+      size: toCount(i.size),
+      created: Math.trunc(i.created),
+    })),
+  }),
+});
+
+export const LIST_JOBS = defineOperation({
+  name: 'ListJobs',
+  kind: 'read',
+  doc: 'Every queued or running job, of any owner and either transport, oldest first.',
+  in: [],
+  out: [
+    {
+      name: 'jobs',
+      type: T.jobs,
+      doc: "The jobs. D-Bus: an array of (id, kind, target, state, path): the job's Id, Kind, Target and State properties and its object path (org.bootc.Storage.Job has every field); Varlink: every field of the type Job.",
+    },
+  ],
+  input: z.tuple([]),
+  access: { action: ACTION_READ },
+  errors: [],
+  run: async (service) => ({ value: service.listJobs().map(viewJob) }),
+  toDBus: (jobs) => [jobs.map((j) => [j.id, j.kind, j.target, j.state, jobObjectPath(j.id)])],
+  toVarlink: (jobs) => ({ jobs }),
+});

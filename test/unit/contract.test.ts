@@ -1,0 +1,101 @@
+// The one contract (src/core/operations.ts) and what follows from it: the generated XML, IDL and embedded IDL
+// are fresh; the daemon's live introspection is the documented XML without its comments; the Varlink IDL the
+// daemon serves declares exactly the table's methods with the table's fields; every entry is coherent (its
+// schema has one element per argument, its errors are catalogue names, its polkit action is a known one).
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderContractFiles, XML_FILE } from '../../scripts/contract/generate.js';
+import { introspect } from '../../src/api/dbus/interface-xml.js';
+import { JOB_PATH_PREFIX, STORAGE_PATH } from '../../src/api/dbus/members.js';
+import { parseIdl } from '../../src/api/varlink/idl.js';
+import { STORAGE_VARLINK_IDL } from '../../src/api/varlink/storage-idl.js';
+import { ALL_ACTIONS } from '../../src/authz/actions.js';
+import { varlinkName } from '../../src/core/contract.js';
+import { JOB_FIELDS } from '../../src/core/job-fields.js';
+import { OPERATIONS } from '../../src/core/operations.js';
+import { ERROR_NAMES } from '../../src/errors.js';
+import { JOB_KINDS } from '../../src/jobs/job.js';
+import { parseXml, type XmlElement, type XmlNode } from '../helpers/xml.js';
+
+const REPO = new URL('../../', import.meta.url);
+const read = (path: string): string => readFileSync(new URL(path, REPO), 'utf8');
+
+/** An element tree without comments and whitespace, for comparing XML by meaning. */
+function shape(el: XmlElement): unknown {
+  return {
+    name: el.name,
+    attrs: el.attrs,
+    children: el.children
+      .filter((c: XmlNode): c is XmlElement => c.kind === 'element')
+      .filter((c) => c.name !== 'node')
+      .map(shape),
+  };
+}
+
+describe('generated files', () => {
+  it('every generated file is fresh (run `make generate` after changing the table, the catalogue or a header)', () => {
+    const files = renderContractFiles(read);
+    expect(files.size).toBe(3);
+    for (const [path, content] of files) expect(read(path), `${path} is stale`).toBe(content);
+  });
+
+  it('the staleness check bites: a hand edit to a generated part is reported', () => {
+    const edited = (path: string) =>
+      path === XML_FILE ? read(path).replace('name="dry_run"', 'name="dryrun"') : read(path);
+    const files = renderContractFiles(edited);
+    expect(files.get(XML_FILE)).not.toBe(edited(XML_FILE));
+    expect(files.get(XML_FILE)).toBe(read(XML_FILE));
+  });
+});
+
+describe('the live contract equals the documented one', () => {
+  it("Introspect() of the storage and a job object is the XML's two interfaces without comments", () => {
+    const documented = parseXml(read(XML_FILE));
+    const live = [introspect(STORAGE_PATH, []), introspect(`${JOB_PATH_PREFIX}1`, [])].flatMap((xml) =>
+      parseXml(xml).children.filter((c): c is XmlElement => c.kind === 'element'),
+    );
+    const bootc = live.filter((i) => i.attrs.name?.startsWith('org.bootc.'));
+    expect(bootc.map(shape)).toEqual(
+      documented.children.filter((c): c is XmlElement => c.kind === 'element').map(shape),
+    );
+  });
+
+  it('the served IDL declares exactly the table, each method with its fields in order', () => {
+    const idl = parseIdl(STORAGE_VARLINK_IDL);
+    expect([...idl.methods.keys()]).toEqual(OPERATIONS.map((op) => op.name));
+    for (const op of OPERATIONS) {
+      const m = idl.methods.get(op.name)!;
+      expect([...m.in.keys()], op.name).toEqual(op.in.map(varlinkName));
+      for (const f of op.out) expect([...m.out.keys()], op.name).toContain(varlinkName(f));
+    }
+    const job = idl.types.get('Job');
+    expect(job?.kind === 'struct' ? [...job.fields.keys()] : []).toEqual(JOB_FIELDS.map((f) => f.name));
+  });
+});
+
+describe('every operation is coherent', () => {
+  it.each(OPERATIONS.map((op) => [op.name, op] as const))('%s', (_name, op) => {
+    const schemaLength = (op.input as unknown as { def: { items: unknown[] } }).def.items.length;
+    expect(schemaLength, 'one schema element per argument').toBe(op.in.length);
+    const bare = op.errors.map((e) => e.split(' ')[0]!);
+    expect(
+      bare.filter((e) => !(ERROR_NAMES as string[]).includes(e)),
+      'errors are catalogue names',
+    ).toEqual([]);
+    const action = 'action' in op.access ? op.access.action : 'ownerOr' in op.access ? op.access.ownerOr : '';
+    expect(ALL_ACTIONS as readonly string[], 'a known polkit action').toContain(action);
+    expect(op.doc.length, 'documented').toBeGreaterThan(20);
+    for (const f of [...op.in, ...op.out])
+      expect(f.doc.length, `${op.name}.${f.name} documented`).toBeGreaterThan(5);
+  });
+
+  it('method names are unique', () => {
+    expect(new Set(OPERATIONS.map((op) => op.name)).size).toBe(OPERATIONS.length);
+  });
+
+  it("the Kind field's documentation names every job kind", () => {
+    const kind = JOB_FIELDS.find((f) => f.name === 'kind')!;
+    for (const k of JOB_KINDS) expect(kind.doc, k).toContain(`"${k}"`);
+  });
+});
