@@ -25,7 +25,7 @@ _bootc_storagectl() {
     fi
 
     local global_opts='--no-ask-password -h --help -V --version'
-    local commands='pull exists list images remove rm prune gc jobs cancel help'
+    local commands='pull exists list images remove rm prune gc jobs cancel deployments bound sync help'
     local -A command_opts=(
         [pull]='--policy -q --quiet --json'
         [exists]='-q --quiet --json'
@@ -37,6 +37,9 @@ _bootc_storagectl() {
         [gc]='-n --dry-run --json'
         [jobs]='-w --watch --json'
         [cancel]='--json'
+        [deployments]='--json'
+        [bound]='--json'
+        [sync]='-q --quiet --json'
         [help]=''
     )
 

@@ -37,6 +37,20 @@ const parseSeconds = (v: string) => {
   return n;
 };
 
+const parseCount = (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+};
+
+/** Bytes, optionally with a binary suffix: 1073741824, 1024M, 1G, 0. */
+const parseBytes = (v: string) => {
+  const m = /^(\d+)(?:([KMGT])i?)?B?$/i.exec(v.trim());
+  const n = m ? Number(m[1]) * 1024 ** ['', 'K', 'M', 'G', 'T'].indexOf((m[2] ?? '').toUpperCase()) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected bytes, e.g. 1073741824, 512M or 1G');
+  return n;
+};
+
 const program = new Command()
   .name('bootc-storaged')
   .description(
@@ -72,6 +86,24 @@ const program = new Command()
     parseSeconds,
     300,
   )
+  .option(
+    '--job-retention <seconds>',
+    'how long an ended job stays readable (its object, State, Result, ErrorName) for callers that started it with a Start method',
+    parseSeconds,
+    60,
+  )
+  .option(
+    '--pull-retries <n>',
+    'retry a pull this many times after a transient failure (refused/reset, timeout, stall, HTTP 5xx/429)',
+    parseCount,
+    3,
+  )
+  .option(
+    '--space-reserve <bytes>',
+    "refuse a pull (NoSpace) that would leave less free on the store's file system (K/M/G/T suffixes)",
+    parseBytes,
+    1024 ** 3,
+  )
   .addOption(
     new Option(
       '--layout <layout>',
@@ -80,7 +112,10 @@ const program = new Command()
       .choices(STORE_LAYOUTS)
       .default('auto'),
   )
-  .option('--no-progress-totals', "don't ask the registry for pull sizes (saves a manifest GET per pull)")
+  .option(
+    '--no-progress-totals',
+    "don't ask the registry for pull sizes (saves a manifest GET per pull; no space check then)",
+  )
   .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
   .option(
     '--varlink-socket <path>',
@@ -95,6 +130,9 @@ const opts = program.opts<{
   stallTimeout: number;
   pullTimeout: number;
   lockTimeout: number;
+  jobRetention: number;
+  pullRetries: number;
+  spaceReserve: number;
   layout: StoreLayout;
   progressTotals: boolean;
   idleTimeout?: number;
@@ -126,6 +164,9 @@ async function serve(handle: StoreHandle): Promise<number> {
     logger: log,
     stallTimeoutMs: opts.stallTimeout * 1000,
     lockTimeoutMs: opts.lockTimeout * 1000,
+    jobRetentionMs: opts.jobRetention * 1000,
+    pullRetries: opts.pullRetries,
+    spaceReserveBytes: opts.spaceReserve,
     progressTotals: opts.progressTotals,
   });
   let ready = false;

@@ -96,6 +96,12 @@ export const ERROR_CATALOGUE = {
     wire: 'public',
     exit: EXIT.PULL_OR_STORAGE_FAILED,
   },
+  NoSpace: {
+    description:
+      "A pull cannot fit: the file system holding the store has less free space (after the daemon's reserve) than the image needs; the message gives both numbers. Nothing was fetched.",
+    wire: 'public',
+    exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
   SysrootLocked: {
     description:
       'Another process (bootc, ostree, rpm-ostree) held the ostree sysroot lock for longer than the wait allows; nothing was removed.',

@@ -4,7 +4,7 @@
 
 import { renderBootcInterfaces } from '../../src/api/dbus/interface-xml.js';
 import { layoutDoc } from '../../src/core/doc-text.js';
-import { OPERATIONS } from '../../src/core/operations.js';
+import { operationsOf } from '../../src/core/operations.js';
 import { createError, ERROR_CATALOGUE, ERROR_NAMES, wireErrorName } from '../../src/errors.js';
 import { renderIdlBody } from './render-idl.js';
 
@@ -26,7 +26,7 @@ function replaceRegion(text: string, name: string, lines: string[]): string {
 
 function authorizationTable(): string[] {
   const byAction = new Map<string, string[]>();
-  for (const op of OPERATIONS) {
+  for (const op of operationsOf('dbus')) {
     const action = 'action' in op.access ? op.access.action : 'ownerOr' in op.access ? op.access.ownerOr : '';
     if (!action) continue;
     const label = 'ownerOr' in op.access ? `${op.name} and Job.Cancel on another's job` : op.name;

@@ -4,7 +4,7 @@
 import { type Field, type Operation, varlinkName } from '../../src/core/contract.js';
 import { layoutDoc } from '../../src/core/doc-text.js';
 import { STREAMED_FIELDS } from '../../src/core/job-fields.js';
-import { OPERATIONS } from '../../src/core/operations.js';
+import { operationsOf } from '../../src/core/operations.js';
 import { VARLINK_TYPES } from '../../src/core/wire-types.js';
 import { ERROR_CATALOGUE, WIRE_ERROR_NAMES } from '../../src/errors.js';
 
@@ -52,7 +52,7 @@ function methodText(op: Operation): string {
 export function renderIdlBody(): string {
   const parts: string[] = [];
   for (const t of VARLINK_TYPES) parts.push([...doc(t.doc), block(`type ${t.name} `, t.fields)].join('\n'));
-  for (const op of OPERATIONS) parts.push(methodText(op));
+  for (const op of operationsOf('varlink')) parts.push(methodText(op));
   for (const name of WIRE_ERROR_NAMES) {
     parts.push(
       [

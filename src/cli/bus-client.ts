@@ -115,7 +115,16 @@ export interface JobProperties {
   /** Layers started, and in all (0 when not known; absent from daemons before these properties). */
   layersDone?: number;
   layersTotal?: number;
+  /** Which try of a pull (retries of transient registry failures), and for sync the images done/in all. */
+  attempt?: number;
+  itemsDone?: number;
+  itemsTotal?: number;
+  item?: string;
   owner: number;
+  /** Once ended: the value the blocking call returns, or its error's D-Bus name and message. */
+  result?: unknown;
+  errorName?: string;
+  errorMessage?: string;
 }
 
 /** Applies a{sv} property values (GetAll or PropertiesChanged) onto a job record. */
@@ -156,6 +165,28 @@ export function applyJobProperties(
         break;
       case 'Owner':
         into.owner = num(v);
+        break;
+      case 'Attempt':
+        into.attempt = num(v);
+        break;
+      case 'ItemsDone':
+        into.itemsDone = num(v);
+        break;
+      case 'ItemsTotal':
+        into.itemsTotal = num(v);
+        break;
+      case 'Item':
+        into.item = String(v);
+        break;
+      case 'Result':
+        // A variant holding the blocking call's out argument.
+        into.result = (v as { value?: unknown } | undefined)?.value;
+        break;
+      case 'ErrorName':
+        into.errorName = String(v);
+        break;
+      case 'ErrorMessage':
+        into.errorMessage = String(v);
         break;
     }
   }

@@ -1,177 +1,166 @@
-// Runs a method that creates a job (Pull, Remove, Prune, GarbageCollect) and follows that job: subscribes to
-// the daemon's signals before the call, learns the job's id from JobNew (matched by Kind, Target and Owner) or,
-// for a call that joined an existing job, from ListJobs; reports its properties as they change; and turns
-// Ctrl-C into CancelJob.
+// Runs a job through its handle and follows it: calls a Start method (StartPull, StartRemove…), which replies
+// with the job's id and object at once (no guessing which JobNew is ours), reads the object's properties,
+// follows its PropertiesChanged until State is final, and returns its Result, or throws its ErrorName as the
+// blocking call would have. Ctrl-C asks CancelJob (which withdraws only this caller from a shared job).
 
 import type dbus from 'dbus-next';
 import {
   applyJobProperties,
   callMethod,
-  JOB_PATH_PREFIX,
   type JobProperties,
-  listJobs,
   MESSAGE_TYPE_SIGNAL,
   PROPERTIES_IFACE,
   readJobProperties,
-  STORAGE_IFACE,
-  STORAGE_PATH,
   type StorageClient,
   subscribeToJobSignals,
 } from './bus-client.js';
+import type { ProgressSnapshot } from './progress-view.js';
 
-/** Which job the call will create: its Kind and, when predictable, its Target. */
-export interface JobMatcher {
-  kind: string;
-  target?: string;
+/** What a progress view shows of a job. */
+export function progressOf(job: JobProperties): ProgressSnapshot {
+  return {
+    state: job.state,
+    jobId: job.id,
+    progress: job.progress,
+    bytesDone: job.bytesDone,
+    bytesTotal: job.bytesTotal,
+    layersDone: job.layersDone ?? 0,
+    layersTotal: job.layersTotal ?? 0,
+    attempt: job.attempt ?? 1,
+    itemsDone: job.itemsDone ?? 0,
+    itemsTotal: job.itemsTotal ?? 0,
+  };
 }
 
 export type JobCallOutcome<T> =
   | { outcome: 'done'; value: T; job: JobProperties | undefined }
   | { outcome: 'interrupted'; job: JobProperties | undefined; canceled: boolean; note?: string };
 
-/** After this long without a JobNew of ours, look for the job in ListJobs (a call that joined one). */
-const LIST_JOBS_AFTER_MS = 400;
-const LIST_JOBS_EVERY_MS = 500;
-/** How long Ctrl-C waits to learn the job's id (to cancel it) before giving up on it. */
+/** How long Ctrl-C waits for the Start call to reply (to learn the job to cancel) before giving up. */
 const INTERRUPT_GRACE_MS = 3_000;
+const FINAL = new Set(['done', 'failed', 'canceled']);
+
+/** A job's failure as the blocking call would have answered it: dbus-next's DBusError shape. */
+class JobFailed extends Error {
+  constructor(
+    readonly type: string,
+    readonly text: string,
+  ) {
+    super(text);
+  }
+}
 
 export async function runJobCall<T>(
   client: StorageClient,
   opts: {
-    match: JobMatcher;
-    start: () => Promise<T>;
+    /** The Start method and its arguments. */
+    member: string;
+    signature: string;
+    body: unknown[];
+    /** The job's Result (a variant's value) as the command wants it. */
+    decode: (result: unknown) => T;
     onUpdate?: (job: JobProperties) => void;
     /** The signal source; tests and embedders may pass their own. */
     signals?: NodeJS.EventEmitter;
   },
 ): Promise<JobCallOutcome<T>> {
+  // Before the call, so no change of the job can pass unseen between its reply and our first read.
   await subscribeToJobSignals(client);
-  const myUid = process.getuid?.() ?? -1;
   const signals = opts.signals ?? process;
   let job: JobProperties | undefined;
-  let stopped = false;
-  const reading = new Set<string>();
+  let path: string | undefined;
+  /** Signals are applied only once the first full read is in (anything earlier is older than it). */
+  let reading = true;
+  let settle!: (r: { end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }) => void;
+  const ended = new Promise<{ end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }>(
+    (resolve) => {
+      settle = resolve;
+    },
+  );
   let interrupted = false;
-  let cancelState: 'none' | 'requested' | 'failed' = 'none';
-  let cancelNote: string | undefined;
-  let settleInterrupt: (() => void) | undefined;
-  const interruptedEarly = new Promise<'interrupted'>((resolve) => {
-    settleInterrupt = () => resolve('interrupted');
-  });
   const timers: NodeJS.Timeout[] = [];
 
-  const matches = (p: JobProperties) =>
-    p.kind === opts.match.kind && (opts.match.target === undefined || p.target === opts.match.target);
-
-  const adopt = (p: JobProperties) => {
-    if (job) return;
-    job = p;
+  const update = (changed: Record<string, { value: unknown }>) => {
+    if (!job) return;
+    const before = job.bytesDone;
+    applyJobProperties(job, changed);
+    job.bytesDone = Math.max(before, job.bytesDone);
     opts.onUpdate?.({ ...job });
-    if (interrupted) void requestCancel();
-  };
-
-  const tryAdopt = async (path: string, requireOwner: boolean) => {
-    if (job || reading.has(path)) return;
-    reading.add(path);
-    try {
-      const p = await readJobProperties(client, path);
-      if (p && !job && !stopped && matches(p) && (!requireOwner || p.owner === myUid)) adopt(p);
-    } finally {
-      reading.delete(path);
-    }
+    if (FINAL.has(job.state)) settle({ end: 'final' });
   };
 
   const onMessage = (msg: dbus.Message) => {
-    if (msg.type !== MESSAGE_TYPE_SIGNAL) return;
-    if (msg.interface === STORAGE_IFACE && msg.path === STORAGE_PATH && msg.member === 'JobNew') {
-      const [, path] = msg.body as [number, string];
-      void tryAdopt(path, true);
-      return;
-    }
-    if (
-      job &&
-      msg.interface === PROPERTIES_IFACE &&
-      msg.member === 'PropertiesChanged' &&
-      msg.path === `${JOB_PATH_PREFIX}${job.id}`
-    ) {
+    if (msg.type !== MESSAGE_TYPE_SIGNAL || reading || !path || msg.path !== path) return;
+    if (msg.interface === PROPERTIES_IFACE && msg.member === 'PropertiesChanged') {
       const [, changed] = msg.body as [string, Record<string, { value: unknown }>];
-      const before = job.bytesDone;
-      applyJobProperties(job, changed ?? {});
-      job.bytesDone = Math.max(before, job.bytesDone);
-      opts.onUpdate?.({ ...job });
+      update(changed ?? {});
     }
   };
 
-  const requestCancel = async () => {
-    if (!job || cancelState !== 'none') return;
-    cancelState = 'requested';
+  const cancel = async (id: number) => {
     try {
-      await callMethod(client, 'CancelJob', 'u', [job.id]);
+      await callMethod(client, 'CancelJob', 'u', [id]);
+      settle({ end: 'interrupted', canceled: true });
     } catch (err) {
       const name = (err as { type?: string }).type ?? '';
-      // NotFound: it ended meanwhile, and the call's own reply tells how.
+      // NotFound: it ended meanwhile; its final state tells how.
       if (!name.endsWith('.NotFound')) {
-        cancelState = 'failed';
-        cancelNote = `job ${job.id} could not be canceled and keeps running: ${(err as { text?: string }).text ?? name}`;
-        settleInterrupt?.();
+        const text = (err as { text?: string }).text ?? name;
+        settle({
+          end: 'interrupted',
+          canceled: false,
+          note: `job ${id} could not be canceled and keeps running: ${text}`,
+        });
       }
     }
   };
 
   const onSigint = () => {
-    if (interrupted) {
-      settleInterrupt?.();
-      return;
-    }
+    if (interrupted) return settle({ end: 'interrupted', canceled: false });
     interrupted = true;
-    if (job) void requestCancel();
+    if (job) return void cancel(job.id);
     timers.push(
-      setTimeout(() => {
-        if (cancelState === 'none') {
-          cancelNote = 'the job was not seen yet and may still run';
-          settleInterrupt?.();
-        }
-      }, INTERRUPT_GRACE_MS),
+      setTimeout(
+        () =>
+          settle({
+            end: 'interrupted',
+            canceled: false,
+            note: 'the job was not started yet and may still run',
+          }),
+        INTERRUPT_GRACE_MS,
+      ),
     );
   };
 
   client.bus.on('message', onMessage);
   signals.on('SIGINT', onSigint);
-  const call = opts.start();
-  // A call that joined an existing job sees no JobNew: find the job in ListJobs.
-  const poll = async () => {
-    if (job) return;
-    try {
-      for (const entry of await listJobs(client)) {
-        if (job) break;
-        if (
-          entry.kind === opts.match.kind &&
-          (opts.match.target === undefined || entry.target === opts.match.target)
-        )
-          await tryAdopt(entry.path, false);
-      }
-    } catch {
-      // ListJobs is only a fallback; the call itself reports real failures.
-    }
-    if (!job && !stopped) timers.push(setTimeout(poll, LIST_JOBS_EVERY_MS));
-  };
-  timers.push(setTimeout(poll, LIST_JOBS_AFTER_MS));
-
   try {
-    const first = await Promise.race([call.then((value) => ({ value })), interruptedEarly]);
-    if (first === 'interrupted') {
-      call.catch(() => undefined);
-      return { outcome: 'interrupted', job, canceled: false, ...(cancelNote ? { note: cancelNote } : {}) };
-    }
-    return { outcome: 'done', value: first.value, job };
-  } catch (err) {
-    const name = (err as { type?: string }).type ?? '';
-    if (interrupted && name === 'org.bootc.Storage.Error.Canceled') {
-      return { outcome: 'interrupted', job, canceled: true };
-    }
-    throw err;
+    const [id, jobPath] = (await callMethod(client, opts.member, opts.signature, opts.body)) as [
+      number,
+      string,
+    ];
+    path = jobPath;
+    job = (await readJobProperties(client, jobPath)) ?? {
+      id,
+      kind: '',
+      target: '',
+      state: 'queued',
+      progress: -1,
+      bytesDone: 0,
+      bytesTotal: 0,
+      owner: -1,
+    };
+    reading = false;
+    opts.onUpdate?.({ ...job });
+    if (FINAL.has(job.state)) settle({ end: 'final' });
+    if (interrupted) void cancel(id);
+    const end = await ended;
+    if (end.end === 'interrupted')
+      return { outcome: 'interrupted', job, canceled: end.canceled, note: end.note };
+    if (job.state === 'done') return { outcome: 'done', value: opts.decode(job.result), job };
+    if (interrupted && job.state === 'canceled') return { outcome: 'interrupted', job, canceled: true };
+    throw new JobFailed(job.errorName || 'org.bootc.Storage.Error.StorageFailure', job.errorMessage ?? '');
   } finally {
-    stopped = true;
     for (const t of timers) clearTimeout(t);
     client.bus.removeListener('message', onMessage);
     signals.removeListener('SIGINT', onSigint);

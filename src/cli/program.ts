@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { VERSION } from '../version.js';
 import { connectStorageClient } from './bus-client.js';
 import { CliError, formatErrorLine, PROGRAM_NAME, toCliError } from './cli-error.js';
+import { runBound, runDeployments, runSync } from './commands/bound.js';
 import { runCancel } from './commands/cancel.js';
 import { runExists } from './commands/exists.js';
 import { runGc } from './commands/gc.js';
@@ -183,6 +184,34 @@ in the store, whether it was fetched or already present.`,
     .option('-n, --dry-run', 'only print what would be removed')
     .option('--json', 'print the removed (or, with --dry-run, removable) image IDs as JSON')
     .action(withContext({ agent: true }, (ctx, o: { dryRun?: boolean; json?: boolean }) => runGc(ctx, o)));
+
+  program
+    .command('deployments')
+    .description(
+      'list the ostree deployments with their role (booted, staged, rollback, other) and host image',
+    )
+    .option('--json', 'print the deployments as JSON')
+    .action(withContext({ agent: false }, (ctx, o: { json?: boolean }) => runDeployments(ctx, o)));
+
+  program
+    .command('bound')
+    .description('list the images each deployment binds, and whether each is in the store')
+    .option('--json', 'print the deployments with their bound images as JSON')
+    .action(withContext({ agent: false }, (ctx, o: { json?: boolean }) => runBound(ctx, o)));
+
+  program
+    .command('sync')
+    .description('pull every missing image a deployment binds (all deployments by default), with progress')
+    .argument('[deployment]', 'one deployment, "<checksum>.<serial>" as "deployments" shows it')
+    .option('-q, --quiet', 'show no progress')
+    .option('--json', 'print the pulled images as JSON')
+    .action(
+      withContext(
+        { agent: true },
+        (ctx, deployment: string | undefined, o: { json?: boolean; quiet?: boolean }) =>
+          runSync(ctx, deployment, o),
+      ),
+    );
 
   return program;
 }

@@ -13,6 +13,11 @@ export interface ProgressSnapshot {
   bytesTotal: number;
   layersDone?: number;
   layersTotal?: number;
+  /** Which try of the pull; shown from the second on ("retry 2"). */
+  attempt?: number;
+  /** For a job of several images (sync): "image 2/5". */
+  itemsDone?: number;
+  itemsTotal?: number;
 }
 
 export interface ProgressView {
@@ -63,6 +68,9 @@ export function createRateMeter(now: () => number = Date.now) {
 function describeAmount(s: ProgressSnapshot, rate: number | undefined): string[] {
   const parts: string[] = [];
   if (s.progress >= 0) parts.push(formatPercent(s.progress));
+  if ((s.itemsTotal ?? 0) > 0)
+    parts.push(`image ${Math.min((s.itemsDone ?? 0) + 1, s.itemsTotal!)}/${s.itemsTotal}`);
+  if ((s.attempt ?? 1) > 1) parts.push(`try ${s.attempt}`);
   if (s.bytesTotal > 0) parts.push(`${formatBytes(s.bytesDone)}/${formatBytes(s.bytesTotal)}`);
   else if (s.bytesDone > 0) parts.push(formatBytes(s.bytesDone));
   const layersDone = s.layersDone ?? 0;

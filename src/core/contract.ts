@@ -4,6 +4,7 @@
 
 import type { z } from 'zod';
 import type { ActionId, MethodPolicy } from '../authz/actions.js';
+import type { JobKind } from '../jobs/job.js';
 import type { Job } from './job-view.js';
 import type { StorageService } from './storage-service.js';
 
@@ -69,6 +70,12 @@ export interface Operation<S extends z.ZodTuple = z.ZodTuple, R = unknown> {
   pulling?: boolean;
   /** Varlink `more`: replies with the job's progress fields until the final reply. */
   streams?: boolean;
+  /** The kind of job this method makes; a job's Result is projected with this operation's `toDBus`/`toVarlink`. */
+  jobKind?: JobKind;
+  /** A job handle: reply with the job's id and object path as soon as it is queued (or joined). */
+  handle?: boolean;
+  /** A method of one transport only (D-Bus has job objects where Varlink needs GetJob). */
+  only?: 'dbus' | 'varlink';
   /** The call into the core. */
   run(service: StorageService, input: z.infer<S>, caller: Caller): Promise<Outcome<R>>;
   /** The result as D-Bus out arguments, in `out` order. */

@@ -72,6 +72,18 @@ export const JOB_FIELDS: readonly JobField[] = [
     type: u,
     doc: 'uid of the caller that started the job (over Varlink, its SO_PEERCRED uid); it may cancel the job without cancel-foreign.',
   },
+  {
+    name: 'result',
+    type: { dbus: 'v', varlink: 'object' },
+    optional: true,
+    doc: 'Once the job is done, what the blocking method would have returned: on D-Bus its out argument (b fetched for pull, as of removed IDs for remove, prune and gc, as of pulled images for sync; "" for pull-from-host and before the end), on Varlink its output fields ({"fetched": true}, {"removedIds": [...]}…; absent before the end).',
+  },
+  {
+    name: 'errorName',
+    type: s,
+    doc: 'Once the job failed or was canceled, the error a blocking call would have answered with, named as on this transport (org.bootc.Storage.Error.PullFailed on D-Bus, org.bootc.Storage.PullFailed on Varlink); "" otherwise.',
+  },
+  { name: 'errorMessage', type: s, doc: 'That error\'s human-readable message; "" otherwise.' },
 ];
 
 /** A job field's D-Bus property name. */

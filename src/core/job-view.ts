@@ -10,8 +10,11 @@ export type { Job, JobResultName } from '../jobs/job.js';
 /** Progress updates reach a transport at most this often per job; state changes and the end never wait. */
 export const PROGRESS_INTERVAL_MS = 100;
 
-/** The fields of a job as transports show them: the job's own snapshot shape, with wire-safe numbers. */
-export type JobView = JobSnapshot;
+/**
+ * The fields of a job as transports show them: the job's own snapshot shape, with wire-safe numbers, plus how
+ * it ended (the catalogue name and message of its error; its result is projected per transport, job-wire.ts).
+ */
+export type JobView = JobSnapshot & { errorName: string; errorMessage: string; result?: unknown };
 
 /** A count as every wire can carry it: a safe non-negative integer (0 for anything else). */
 export function toCount(n: number): number {
@@ -35,6 +38,8 @@ export function viewJob<T>(job: Job<T>): JobView {
     itemsTotal: toCount(job.itemsTotal),
     item: job.item,
     owner: job.owner,
+    errorName: job.error?.name ?? '',
+    errorMessage: job.error?.message ?? '',
   };
 }
 

@@ -1,86 +1,114 @@
-// One pull as a job runs it: podman's pull, plus what makes it observable and bounded. The staged bytes are
-// measured, layers are counted from podman's progress lines, and the registry's size answer (asked once podman
-// really pulls) sharpens the totals. A stall watchdog fails a pull that stops moving. The final figures are
-// exact once the image is in.
+// One pull as a job runs it: podman's pull, plus what makes it observable, bounded and safe. The registry's
+// size answer comes first: with it, a pull that cannot fit fails NoSpace before podman starts, and the
+// totals are known from the first byte. The staged bytes are measured, layers are counted from podman's
+// progress lines, and a stall watchdog fails an attempt that stops moving. A transient failure is tried
+// again (retry-pull.ts) from a fresh staging directory. The final figures are exact once the image is in.
 
+import { mkdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
+import { assertSpaceFor, judgeSpace } from '../storage/free-space.js';
 import type { ImageReference } from '../storage/reference.js';
-import type { PullPolicy, PullResult, Store } from '../storage/store.js';
+import type { PullPolicy, PullResult, RemoteSize, Store } from '../storage/store.js';
 import { measureDirSize } from './dir-size.js';
+import { withPullRetries } from './retry-pull.js';
+import {
+  DEFAULT_PULL_RETRIES,
+  DEFAULT_RETRY_BASE_DELAY_MS,
+  DEFAULT_SPACE_RESERVE_BYTES,
+  type PullSettings,
+} from './service-options.js';
 
 /** How often a running pull's staged bytes are measured. */
 const BYTES_POLL_MS = 250;
 /** How long a finished pull waits for the registry's size answer still in flight. */
 const SIZE_GRACE_MS = 2000;
+/** Longest wait for the size answer before podman starts (a registry that slow is caught by the pull). */
+const SIZE_QUERY_LIMIT_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-export interface PullRunOptions {
+export interface PullRunOptions extends PullSettings {
   store: Store;
   ref: ImageReference;
   policy: PullPolicy;
   ctx: JobContext;
   /** podman's staging directory for this pull (its TMPDIR); its size is the bytes fetched so far. */
   tmpDir: string;
-  /** No progress this long fails the pull; 0 = never. */
+  /** No progress this long fails an attempt; 0 = never. */
   stallTimeoutMs: number;
-  /** Ask the registry for the pull's total size. */
+  /** Ask the registry for the pull's total size (and so check the space for it). */
   progressTotals: boolean;
+  /**
+   * Whether the image is in the store already (the core's view answers without podman). Asked only when the
+   * size is: a present image needs no space check, and a present `missing` pull never asks the registry.
+   * Default: `podman image exists`.
+   */
+  isPresent?: (() => Promise<boolean>) | undefined;
   log: Logger;
 }
 
-/** Runs one pull with progress, size query and stall watchdog; `run()` once. */
-export class PullRun {
-  private layersStarted = 0;
-  private layersTotal = 0;
-  private bytesTotal = 0;
-  private bytesDone = 0;
-  /** Set once the pull ended: later measurements must not overwrite the final figures. */
-  private settled = false;
-  private lastProgressAt = Date.now();
+/** What one attempt has seen; a retry starts from a new one. */
+interface Attempt {
+  n: number;
+  layersStarted: number;
+  bytesDone: number;
+  lastProgressAt: number;
   /**
    * Once the manifest is written, every blob is here and podman applies the layers to the store: local disk
    * work that prints nothing and stages nothing, however long it takes. The registry can no longer stall the
    * pull, so the watchdog stops (the whole-pull time limit still applies).
    */
-  private committing = false;
-  private readonly stall = new AbortController();
-  private stalled = false;
+  committing: boolean;
+  stall: AbortController;
+  stalled: boolean;
+}
+
+/** Runs one pull with size query, space check, progress, stall watchdog and retries; `run()` once. */
+export class PullRun {
+  private layersTotal = 0;
+  private bytesTotal = 0;
+  private current: Attempt | undefined;
+  /** Set once the pull ended: later measurements must not overwrite the final figures. */
+  private settled = false;
   private readonly sizeAbort = new AbortController();
   private sized: Promise<unknown> = Promise.resolve();
-  private sizing = false;
 
   constructor(private readonly o: PullRunOptions) {}
 
   async run(): Promise<PullResult> {
     const { store, ref, ctx } = this.o;
+    const deadline = Date.now() + store.pullTimeoutMs;
     const timer = setInterval(() => this.tick(), BYTES_POLL_MS);
     const onCancel = () => this.sizeAbort.abort();
     ctx.signal.addEventListener('abort', onCancel, { once: true });
+    ctx.report({ attempt: 1 });
     try {
-      const result = await store
-        .pull(ref.canonical, this.o.policy, {
-          signal: AbortSignal.any([ctx.signal, this.stall.signal]),
-          tmpDir: this.o.tmpDir,
-          onProgress: (e) => {
-            this.lastProgressAt = Date.now();
-            if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') this.committing = true;
-            this.startSizing();
-            if (e.phase === 'copying-blob') this.layersStarted += 1;
-            void this.update();
-          },
-        })
-        .catch((err: unknown) => {
-          if (!this.stalled || ctx.signal.aborted) throw err;
-          throw createError(
-            'PullFailed',
-            `pulling ${ref.canonical} made no progress for ${Math.round(this.o.stallTimeoutMs / 1000)} s; the registry stopped answering`,
-            { reason: 'stalled', image: ref.canonical },
-            err,
-          );
-        });
+      if (this.o.progressTotals) {
+        const present = await (
+          this.o.isPresent ?? (() => store.exists(ref.canonical, { signal: ctx.signal }))
+        )();
+        if (present && this.o.policy === 'missing') {
+          this.o.log.debug({ image: ref.canonical }, 'image already present');
+          return { fetched: false, id: undefined };
+        }
+        if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
+        const size = this.startSizing();
+        // An image already here is mostly here: its re-pull (always, newer) fetches what changed, unchecked.
+        if (!present) this.checkSpace(await size);
+      }
+      if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
+      const result = await withPullRetries((n, msLeft) => this.attempt(n, msLeft), {
+        policy: {
+          retries: this.o.pullRetries ?? DEFAULT_PULL_RETRIES,
+          baseDelayMs: this.o.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
+          deadline,
+        },
+        signal: ctx.signal,
+        log: this.o.log,
+        image: ref.canonical,
+      });
       // A small image can land before the size answer: give it a moment so the final figures are exact.
       if (result.fetched) await Promise.race([this.sized, sleep(SIZE_GRACE_MS)]);
       this.settled = true;
@@ -97,49 +125,129 @@ export class PullRun {
     }
   }
 
-  /** Every poll: measure, and cancel podman when nothing moved for the stall limit (and say so). */
-  private tick(): void {
-    void this.update();
-    const watching = this.o.stallTimeoutMs > 0 && !this.committing;
-    if (watching && Date.now() - this.lastProgressAt > this.o.stallTimeoutMs && !this.stalled) {
-      this.stalled = true;
-      this.stall.abort();
+  /** One podman pull, from an empty staging directory, with what is left of the time limit. */
+  private async attempt(n: number, msLeft: number): Promise<PullResult> {
+    const { store, ref, ctx, tmpDir } = this.o;
+    if (n > 1) {
+      // What the failed attempt staged is gone or useless: podman fetches it again, so count from zero.
+      await rm(tmpDir, { recursive: true, force: true });
+      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    }
+    const a: Attempt = {
+      n,
+      layersStarted: 0,
+      bytesDone: 0,
+      lastProgressAt: Date.now(),
+      committing: false,
+      stall: new AbortController(),
+      stalled: false,
+    };
+    this.current = a;
+    ctx.report({
+      attempt: n,
+      bytesDone: 0,
+      bytesTotal: this.bytesTotal,
+      layersDone: 0,
+      layersTotal: this.layersTotal,
+      progress: this.bytesTotal > 0 ? 0 : -1,
+    });
+    try {
+      return await store.pull(ref.canonical, this.o.policy, {
+        signal: AbortSignal.any([ctx.signal, a.stall.signal]),
+        tmpDir,
+        timeoutMs: Math.max(1, msLeft),
+        onProgress: (e) => {
+          a.lastProgressAt = Date.now();
+          if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') a.committing = true;
+          if (e.phase === 'copying-blob') a.layersStarted += 1;
+          void this.update();
+        },
+      });
+    } catch (err) {
+      if (!a.stalled || ctx.signal.aborted) throw err;
+      throw createError(
+        'PullFailed',
+        `pulling ${ref.canonical} made no progress for ${Math.round(this.o.stallTimeoutMs / 1000)} s; the registry stopped answering`,
+        { reason: 'stalled', image: ref.canonical },
+        err,
+      );
+    } finally {
+      this.current = undefined;
     }
   }
 
-  /** Measures the staged bytes and reports the job's progress. */
+  /** Fails with NoSpace when the registry's size says the pull cannot fit; no answer, no check (logged). */
+  private checkSpace(size: RemoteSize | undefined): void {
+    const image = this.o.ref.canonical;
+    if (!size) {
+      this.o.log.info({ image }, 'no size from the registry: pulling without a space check');
+      return;
+    }
+    const reserve = this.o.spaceReserveBytes ?? DEFAULT_SPACE_RESERVE_BYTES;
+    const verdict = judgeSpace(this.o.store.storePath, size.bytes, reserve);
+    this.o.log.debug({ image, ...verdict }, 'space check');
+    assertSpaceFor(image, verdict);
+  }
+
+  /** Every poll: measure, and cancel podman when nothing moved for the stall limit (and say so). */
+  private tick(): void {
+    const a = this.current;
+    if (!a) return;
+    void this.update();
+    const watching = this.o.stallTimeoutMs > 0 && !a.committing;
+    if (watching && Date.now() - a.lastProgressAt > this.o.stallTimeoutMs && !a.stalled) {
+      a.stalled = true;
+      a.stall.abort();
+    }
+  }
+
+  /** Measures the staged bytes and reports the job's progress (only for the attempt still running). */
   private async update(): Promise<void> {
+    const a = this.current;
+    if (!a) return;
     const measured = await measureDirSize(this.o.tmpDir);
-    if (this.settled) return;
-    if (measured > this.bytesDone) this.lastProgressAt = Date.now();
-    this.bytesDone = Math.max(this.bytesDone, measured);
+    if (this.settled || this.current !== a) return;
+    if (measured > a.bytesDone) a.lastProgressAt = Date.now();
+    a.bytesDone = Math.max(a.bytesDone, measured);
     const progress =
       this.bytesTotal > 0
-        ? Math.min(0.99, this.bytesDone / this.bytesTotal)
+        ? Math.min(0.99, a.bytesDone / this.bytesTotal)
         : this.layersTotal > 0
-          ? Math.min(0.99, this.layersStarted / (this.layersTotal + 1))
+          ? Math.min(0.99, a.layersStarted / (this.layersTotal + 1))
           : -1;
     this.o.ctx.report({
-      bytesDone: this.bytesDone,
+      bytesDone: a.bytesDone,
       bytesTotal: this.bytesTotal,
       progress,
-      layersDone: this.layersStarted,
+      layersDone: a.layersStarted,
       layersTotal: this.layersTotal,
     });
   }
 
-  /** Asks the registry for the size once podman really pulls (a present `missing` image never gets here). */
-  private startSizing(): void {
-    if (this.sizing || !this.o.progressTotals) return;
-    this.sizing = true;
-    this.sized = this.o.store
-      .remoteSize(this.o.ref.canonical, { signal: this.sizeAbort.signal })
-      .then((size) => {
-        if (!size) return;
-        this.bytesTotal = size.bytes;
-        this.layersTotal = size.layers;
-        return this.update();
+  /** Asks the registry for the size, once per job, bounded by the stall limit; settles to undefined on failure. */
+  private startSizing(): Promise<RemoteSize | undefined> {
+    const limit =
+      this.o.stallTimeoutMs > 0 ? Math.min(this.o.stallTimeoutMs, SIZE_QUERY_LIMIT_MS) : SIZE_QUERY_LIMIT_MS;
+    // The job's own signal too: a cancel that came before this query must not wait for it.
+    const signal = AbortSignal.any([this.sizeAbort.signal, this.o.ctx.signal, AbortSignal.timeout(limit)]);
+    if (signal.aborted) return (this.sized = Promise.resolve(undefined));
+    const sized = this.o.store
+      .remoteSize(this.o.ref.canonical, { signal })
+      .then((answer) => {
+        if (!answer.size) {
+          this.o.log.info({ image: this.o.ref.canonical, reason: answer.reason }, 'remote size unavailable');
+          return undefined;
+        }
+        this.bytesTotal = answer.size.bytes;
+        this.layersTotal = answer.size.layers;
+        void this.update();
+        return answer.size;
       })
-      .catch((err: unknown) => this.o.log.debug({ err: String(err) }, 'remote size unavailable'));
+      .catch((err: unknown) => {
+        this.o.log.info({ image: this.o.ref.canonical, err: String(err) }, 'remote size unavailable');
+        return undefined;
+      });
+    this.sized = sized;
+    return sized;
   }
 }

@@ -9,18 +9,20 @@ import pino, { type Logger } from 'pino';
 import type { ActionId } from '../authz/actions.js';
 import { createError } from '../errors.js';
 import { findGcRoots } from '../gc/find-roots.js';
-import type { Job, JobKind, JobResultName, JobWork } from '../jobs/job.js';
+import type { Job, JobContext, JobKind, JobResultName, JobWork } from '../jobs/job.js';
+import { JobHistory } from '../jobs/job-history.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
-import { parseReference } from '../storage/reference.js';
+import { type ImageReference, parseReference } from '../storage/reference.js';
 import type { Store } from '../storage/store.js';
-import { type PullResult, parsePullPolicy } from '../storage/store-options.js';
+import { type PullPolicy, type PullResult, parsePullPolicy } from '../storage/store-options.js';
 import type { Caller, Outcome } from './contract.js';
 import { ImageView } from './image-view.js';
 import { PullRun } from './pull-run.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STALL_TIMEOUT_MS,
+  type PullSettings,
   type StorageServiceOptions,
 } from './service-options.js';
 import { StoreHandle } from './store-handle.js';
@@ -30,6 +32,8 @@ export { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STALL_TIMEOUT_MS, type StorageServiceO
 
 export class StorageService {
   readonly queue: JobQueue;
+  /** Ended jobs, readable for a while (job handles: StartPull…). */
+  readonly history: JobHistory;
   readonly view: ImageView;
   /** The store, or why it cannot be opened now (every call then answers with that reason). */
   readonly handle: StoreHandle;
@@ -38,6 +42,8 @@ export class StorageService {
   private readonly stallTimeoutMs: number;
   private readonly progressTotals: boolean;
   private readonly lockTimeoutMs: number;
+  /** Retries and the space reserve, handed to every pull unchanged. */
+  private readonly pullSettings: PullSettings;
   /** We own the bus name: staging leftovers of an earlier run are ours to wipe once the store is open. */
   private ownsState = false;
   private stagingClean = false;
@@ -45,9 +51,16 @@ export class StorageService {
   constructor(store: Store | StoreHandle, opts: StorageServiceOptions = {}) {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.queue = new JobQueue({ maxQueued: opts.maxQueued });
+    this.history = new JobHistory({ retainMs: opts.jobRetentionMs });
+    this.queue.on('job-removed', (job) => this.history.add(job));
     this.stallTimeoutMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.progressTotals = opts.progressTotals ?? true;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    this.pullSettings = {
+      pullRetries: opts.pullRetries,
+      retryBaseDelayMs: opts.retryBaseDelayMs,
+      spaceReserveBytes: opts.spaceReserveBytes,
+    };
     this.handle = store instanceof StoreHandle ? store : StoreHandle.of(store);
     const handle = this.handle;
     // Reads while the store cannot be opened answer with the reason, at once (no retry on the read path).
@@ -112,30 +125,36 @@ export class StorageService {
       ref.canonical,
       `${ref.canonical} ${pol}`,
       owner,
-      async (ctx) => {
-        const store = await this.openStore();
-        mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
-        const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
-        try {
-          return await new PullRun({
-            store,
-            ref,
-            policy: pol,
-            ctx,
-            tmpDir,
-            stallTimeoutMs: this.stallTimeoutMs,
-            progressTotals: this.progressTotals,
-            log: this.log,
-          }).run();
-        } finally {
-          await rm(tmpDir, { recursive: true, force: true });
-          // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
-          // the next read joins this refresh or starts one; reads stay exact.
-          this.refreshView();
-        }
-      },
+      (ctx) => this.runPull(ref, pol, ctx),
       requester,
     );
+  }
+
+  /** One pull as a job's work (a pull job, or one image of a sync): staged beside the store, observed, bounded. */
+  async runPull(ref: ImageReference, policy: PullPolicy, ctx: JobContext): Promise<PullResult> {
+    const store = await this.openStore();
+    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
+    const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
+    try {
+      return await new PullRun({
+        store,
+        ref,
+        policy,
+        ctx,
+        tmpDir,
+        stallTimeoutMs: this.stallTimeoutMs,
+        progressTotals: this.progressTotals,
+        ...this.pullSettings,
+        // The view knows without podman (exact: it re-reads when the store's change token moved).
+        isPresent: async () => (await this.view.find(ref)) !== undefined,
+        log: this.log,
+      }).run();
+    } finally {
+      await rm(tmpDir, { recursive: true, force: true });
+      // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
+      // the next read joins this refresh or starts one; reads stay exact.
+      this.refreshView();
+    }
   }
 
   /** Queues (or joins) a copy from the host's default store. */
@@ -192,6 +211,7 @@ export class StorageService {
     dryRun: boolean,
     owner: number,
     requester = `uid:${owner}`,
+    opts: { asJob?: boolean } = {},
   ): Promise<Outcome<string[]>> {
     const sysroot = this.handle.sysroot;
     const collect = async (store: Store, signal: AbortSignal | undefined) => {
@@ -204,8 +224,20 @@ export class StorageService {
       this.log.info({ removed: ids, dryRun }, dryRun ? 'would remove' : 'removed unreferenced images');
       return ids;
     };
-    // A dry run removes nothing, so it takes no lock: like every read, it never waits for bootc.
-    if (dryRun) return { value: await collect(await this.handle.forRead(), undefined) };
+    // A dry run removes nothing, so it takes no lock: like every read, it never waits for bootc. Asked for as
+    // a job (StartGarbageCollect), it is queued like any job, still without the lock.
+    if (dryRun && !opts.asJob) return { value: await collect(await this.handle.forRead(), undefined) };
+    if (dryRun) {
+      const job = this.submit(
+        'gc',
+        sysroot,
+        'gc dry-run',
+        owner,
+        async (ctx) => collect(await this.handle.forRead(), ctx.signal),
+        requester,
+      );
+      return { job };
+    }
     const job = this.submit(
       'gc',
       sysroot,
@@ -253,15 +285,28 @@ export class StorageService {
     job.cancel();
   }
 
-  /** Tells `listener` about every new job (transports export it) and every job that ends. */
-  onJobEvents(onNew: (job: Job) => void, onRemoved: (job: Job, result: JobResultName) => void): void {
+  /**
+   * Tells a transport about every new job (it exports it), every job that ends (it stays readable) and every
+   * ended job that is dropped after its retention time (it is unexported).
+   */
+  onJobEvents(
+    onNew: (job: Job) => void,
+    onRemoved: (job: Job, result: JobResultName) => void,
+    onExpired: (job: Job) => void = () => undefined,
+  ): void {
     this.queue.on('job-new', onNew);
     this.queue.on('job-removed', onRemoved);
+    this.history.on('expired', onExpired);
   }
 
-  /** The job with this id, if it is queued or running. */
+  /** The job with this id: queued, running, or ended within its retention time. */
   findJob(id: number): Job | undefined {
-    return this.queue.get(id);
+    return this.queue.get(id) ?? this.history.get(id);
+  }
+
+  /** Every job a transport publishes: the ended ones still kept, then the queued and running, by id. */
+  allJobs(): Job[] {
+    return [...this.history.list(), ...this.queue.list()].sort((a, b) => a.id - b.id);
   }
 
   /** Refuses new work from now on (shutdown); what is queued is canceled by shutdown(). */
@@ -281,9 +326,9 @@ export class StorageService {
     return job;
   }
 
-  /** True when no job is queued or running. */
+  /** True when no job is queued or running, and no ended job is still kept for late readers. */
   get idle(): boolean {
-    return this.queue.idle;
+    return this.queue.idle && this.history.size === 0;
   }
 
   /** Cancels everything and waits for the running podman to be gone. */

@@ -20,6 +20,12 @@ export interface GcRoot {
   /** The file that named it. */
   source: string;
   deployment: string;
+  /** What made it a root: a bound-images.d link, or the deployment's own host image (its .origin). */
+  kind?: 'bound' | 'host';
+  /** A bound image's link as the deployment names it: `usr/lib/bootc/bound-images.d/<name>`. */
+  file?: string;
+  /** The quadlet file that link resolves to, relative to the deployment (where its `Image=` is). */
+  quadlet?: string;
 }
 
 function rootsError(file: string, message: string) {
@@ -52,7 +58,7 @@ export function findGcRoots(sysroot: string): GcRoot[] {
   for (const deployment of deployments) {
     roots.push(...readBoundImages(deployment));
     const host = readHostImage(`${deployment}.origin`);
-    if (host) roots.push({ image: host, source: `${deployment}.origin`, deployment });
+    if (host) roots.push({ image: host, source: `${deployment}.origin`, deployment, kind: 'host' });
   }
   return roots;
 }
@@ -78,7 +84,15 @@ export function readBoundImages(deployment: string): GcRoot[] {
     if (!lstatSync(link).isSymbolicLink()) throw rootsError(link, 'is not a symbolic link to a quadlet file');
     const target = resolveInsideRoot(deployment, link);
     const image = parseQuadletImage(target, kind);
-    roots.push({ image, source: link, deployment });
+    const file = `${BOUND_IMAGES_DIR}/${name}`;
+    roots.push({
+      image,
+      source: link,
+      deployment,
+      kind: 'bound',
+      file,
+      quadlet: relative(deployment, target),
+    });
   }
   return roots;
 }

@@ -74,6 +74,10 @@ export class Job<T = unknown> extends EventEmitter {
   itemsTotal = 0;
   item = '';
   error: StorageError | undefined;
+  /** The work's value once the job is done (what a blocking call returns; kept for late readers). */
+  value: T | undefined;
+  /** When the job ended (ms since the epoch), 0 while it has not. */
+  endedAt = 0;
   readonly result: Promise<T>;
   private readonly abort = new AbortController();
   private readonly work: JobWork<T>;
@@ -145,6 +149,7 @@ export class Job<T = unknown> extends EventEmitter {
         },
       });
       if (this.progress !== -1 || this.kind === 'pull') this.set({ progress: 1 });
+      this.value = value;
       this.finish('done');
       this.settle.resolve(value);
     } catch (err) {
@@ -218,6 +223,7 @@ export class Job<T = unknown> extends EventEmitter {
   }
 
   private finish(result: JobResultName) {
+    this.endedAt = Date.now();
     this.set({ state: result });
     this.emitSafely('finished', result);
   }

@@ -47,6 +47,8 @@ export interface PullOptions extends CallOptions {
   onProgress?: ((event: PullProgressEvent) => void) | undefined;
   /** Directory podman stages blobs in (its TMPDIR) for this pull; its size is the bytes fetched so far. */
   tmpDir?: string | undefined;
+  /** This pull's own time limit (what is left of a retried pull's overall one); default: the store's. */
+  timeoutMs?: number | undefined;
 }
 
 export interface PullResult {

@@ -9,13 +9,12 @@ import pino, { type Logger } from 'pino';
 import { createError, isStorageError, type StorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
 import { initializeStore, readChangeToken } from './create-store.js';
-import { findExecutable } from './find-executable.js';
 import { findImage } from './image-match.js';
-import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { parsePullProgressLine } from './parse-pull-progress.js';
 import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
 import { type ImageReference, parseReference } from './reference.js';
+import { queryRemoteSize, type RemoteSizeAnswer } from './remote-size.js';
 import { type CallOptions, pruneImages, type RemovalContext, removeImages } from './removal.js';
 import {
   assertSuccess,
@@ -45,6 +44,7 @@ export const STORE_SUBPATH = 'ostree/bootc/storage';
 export const RUNROOT_SUBPATH = 'bootc/storage';
 
 export type { RemoteSize } from './manifest.js';
+export type { RemoteSizeAnswer } from './remote-size.js';
 export type { CallOptions } from './removal.js';
 export type { PullPolicy, PullResult, StoreOptions } from './store-options.js';
 
@@ -212,7 +212,7 @@ export class Store {
         signal: opts.signal,
         captureStdout: true,
         extraEnv: opts.tmpDir === undefined ? undefined : { TMPDIR: opts.tmpDir },
-        timeoutMs: this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+        timeoutMs: opts.timeoutMs ?? this.pullTimeoutMs,
         onStderrLine: (line) => {
           const event = parsePullProgressLine(line);
           if (event) opts.onProgress?.(event);
@@ -234,36 +234,26 @@ export class Store {
 
   /**
    * Asks the registry (through skopeo, with the same credentials and registries.conf) how many bytes and
-   * layers a pull of `input` fetches; undefined when skopeo is absent or the answer is unusable.
+   * layers a pull of `input` fetches; without a usable answer, says why (remote-size.ts).
    */
-  async remoteSize(input: string, opts: CallOptions = {}): Promise<RemoteSize | undefined> {
-    const ref = parseReference(input);
-    const skopeo = findExecutable('skopeo', this.env.PATH);
-    const nice = findExecutable('nice', this.env.PATH);
-    if (!skopeo || !nice) return undefined;
-    const inspect = async (target: string) => {
-      // skopeo 1.9 ignores CONTAINERS_REGISTRIES_CONF (podman honours it): pass it as the flag.
-      const conf = this.env.CONTAINERS_REGISTRIES_CONF;
-      const global = conf ? ['--registries-conf', conf] : [];
-      // At the lowest CPU priority: it runs beside podman's decompression and must not slow the pull.
-      const args = ['-n', '19', skopeo, ...global, 'inspect', '--raw', '--', `docker://${target}`];
-      const result = await this.run(undefined, args, {
-        registry: true,
-        signal: opts.signal,
-        program: nice,
-        captureStdout: true,
-        maxStdoutBytes: 4 * 1024 * 1024,
-        timeoutMs: this.opts.readTimeoutMs ?? 120_000,
-      });
-      // Untrusted: checked against a schema (safe non-negative sizes, sha256 digests) before any use.
-      return result.exitCode === 0 ? parseManifest(result.stdout) : undefined;
-    };
-    let manifest = await inspect(ref.canonical);
-    if (manifest?.manifests) {
-      const digest = pickPlatform(manifest);
-      manifest = digest ? await inspect(`${ref.repository}@${digest}`) : undefined;
-    }
-    return manifest ? sumManifest(manifest) : undefined;
+  remoteSize(input: string, opts: CallOptions = {}): Promise<RemoteSizeAnswer> {
+    return queryRemoteSize(parseReference(input), {
+      env: this.env,
+      run: (program, args) =>
+        this.run(undefined, args, {
+          registry: true,
+          signal: opts.signal,
+          program,
+          captureStdout: true,
+          maxStdoutBytes: 4 * 1024 * 1024,
+          timeoutMs: this.opts.readTimeoutMs ?? 120_000,
+        }),
+    });
+  }
+
+  /** A whole pull's time limit (all its attempts together). */
+  get pullTimeoutMs(): number {
+    return this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
   }
 
   /** Copies an image from the host's default containers-storage into this store. */
@@ -286,7 +276,7 @@ export class Store {
         ['image', 'push', '--remove-signatures', '--', ref.canonical, dest],
         {
           signal: opts.signal,
-          timeoutMs: this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+          timeoutMs: this.pullTimeoutMs,
           runrootFd: fd,
         },
       );
@@ -388,7 +378,7 @@ function asPullFailed(err: StorageError, ref: ImageReference): StorageError {
   return createError(
     'PullFailed',
     `pulling ${ref.canonical} timed out`,
-    { ...err.details, image: ref.canonical },
+    { ...err.details, image: ref.canonical, reason: 'time-limit' },
     err,
   );
 }

@@ -3,7 +3,7 @@
 // `ostree admin deploy`, so deployments, origin files, boot entries and /etc labels are what ostree makes.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeTempDir } from './tmp.js';
 
@@ -81,61 +81,71 @@ export function createSysroot(dir: string, opts: { stateroot?: string; readonly?
   return dir;
 }
 
-/** Commits a tree built from `opts` and deploys it as the new default deployment; returns that deployment. */
-export function deploy(sysroot: string, opts: DeployOptions = {}): OstreeDeployment {
+/** Builds the tree `opts` describes under `tmpPath` and commits it to the sysroot's repo; returns the checksum. */
+function commitTree(sysroot: string, opts: DeployOptions, tmpPath: string): string {
   const stateroot = opts.stateroot ?? 'default';
+  const tree = join(tmpPath, 'tree');
+  const put = (rel: string, content: string) => {
+    mkdirSync(dirname(join(tree, rel)), { recursive: true });
+    writeFileSync(join(tree, rel), content);
+  };
+  const link = (rel: string, target: string) => {
+    mkdirSync(dirname(join(tree, rel)), { recursive: true });
+    symlinkSync(target, join(tree, rel));
+  };
+  put(KERNEL, 'not a kernel\n');
+  const osRelease = 'ID=bsd-test\nNAME="bootc-storaged test OS"\nVERSION_ID=1\n';
+  put('usr/lib/os-release', osRelease);
+  put('usr/etc/os-release', osRelease);
+  // bound-images.d itself may be a symlink (to a directory elsewhere in the image) instead of a directory.
+  const boundDir = opts.boundImagesDirLink ? 'usr/share/bootc-bound-images' : 'usr/lib/bootc/bound-images.d';
+  mkdirSync(join(tree, boundDir), { recursive: true });
+  if (opts.boundImagesDirLink) link('usr/lib/bootc/bound-images.d', opts.boundImagesDirLink);
+  for (const [name, text] of Object.entries(opts.quadlets ?? {})) {
+    put(`usr/share/containers/systemd/${name}`, text);
+    link(
+      `${boundDir}/${name}`,
+      opts.relativeLinks
+        ? `../../../share/containers/systemd/${name}`
+        : `/usr/share/containers/systemd/${name}`,
+    );
+  }
+  if (opts.selinux) {
+    const { type, fileContexts } = opts.selinux;
+    put('usr/etc/selinux/config', `SELINUX=enforcing\nSELINUXTYPE=${type}\n`);
+    put(`usr/etc/selinux/${type}/contexts/files/file_contexts`, fileContexts);
+    put(`usr/etc/selinux/${type}/policy/policy.33`, 'not a policy\n'); // ostree checksums policy/
+  }
+  for (const [rel, content] of Object.entries(opts.files ?? {})) put(rel, content);
+  for (const [rel, target] of Object.entries(opts.symlinks ?? {})) link(rel, target);
+
+  const ref = opts.ref ?? `test/${stateroot}`;
+  return ostree([
+    `--repo=${join(sysroot, 'ostree/repo')}`,
+    'commit',
+    '-b',
+    ref,
+    `--tree=dir=${tree}`,
+    '--owner-uid=0',
+    '--owner-gid=0',
+  ]).trim();
+}
+
+/** Runs `ostree admin os-init` for a stateroot the sysroot does not have yet. */
+function ensureStateroot(sysroot: string, stateroot: string): void {
   if (!existsSync(join(sysroot, 'ostree/deploy', stateroot))) {
     ostree(['admin', 'os-init', `--sysroot=${sysroot}`, stateroot]);
   }
+}
+
+/** Commits a tree built from `opts` and deploys it as the new default deployment; returns that deployment. */
+export function deploy(sysroot: string, opts: DeployOptions = {}): OstreeDeployment {
+  const stateroot = opts.stateroot ?? 'default';
+  ensureStateroot(sysroot, stateroot);
   const tmp = makeTempDir('bsd-ostree-tree-');
   try {
-    const tree = join(tmp.path, 'tree');
-    const put = (rel: string, content: string) => {
-      mkdirSync(dirname(join(tree, rel)), { recursive: true });
-      writeFileSync(join(tree, rel), content);
-    };
-    const link = (rel: string, target: string) => {
-      mkdirSync(dirname(join(tree, rel)), { recursive: true });
-      symlinkSync(target, join(tree, rel));
-    };
-    put(KERNEL, 'not a kernel\n');
-    const osRelease = 'ID=bsd-test\nNAME="bootc-storaged test OS"\nVERSION_ID=1\n';
-    put('usr/lib/os-release', osRelease);
-    put('usr/etc/os-release', osRelease);
-    // bound-images.d itself may be a symlink (to a directory elsewhere in the image) instead of a directory.
-    const boundDir = opts.boundImagesDirLink
-      ? 'usr/share/bootc-bound-images'
-      : 'usr/lib/bootc/bound-images.d';
-    mkdirSync(join(tree, boundDir), { recursive: true });
-    if (opts.boundImagesDirLink) link('usr/lib/bootc/bound-images.d', opts.boundImagesDirLink);
-    for (const [name, text] of Object.entries(opts.quadlets ?? {})) {
-      put(`usr/share/containers/systemd/${name}`, text);
-      link(
-        `${boundDir}/${name}`,
-        opts.relativeLinks
-          ? `../../../share/containers/systemd/${name}`
-          : `/usr/share/containers/systemd/${name}`,
-      );
-    }
-    if (opts.selinux) {
-      const { type, fileContexts } = opts.selinux;
-      put('usr/etc/selinux/config', `SELINUX=enforcing\nSELINUXTYPE=${type}\n`);
-      put(`usr/etc/selinux/${type}/contexts/files/file_contexts`, fileContexts);
-      put(`usr/etc/selinux/${type}/policy/policy.33`, 'not a policy\n'); // ostree checksums policy/
-    }
-    for (const [rel, content] of Object.entries(opts.files ?? {})) put(rel, content);
-    for (const [rel, target] of Object.entries(opts.symlinks ?? {})) link(rel, target);
-
+    const checksum = commitTree(sysroot, opts, tmp.path);
     const ref = opts.ref ?? `test/${stateroot}`;
-    const checksum = ostree([
-      `--repo=${join(sysroot, 'ostree/repo')}`,
-      'commit',
-      '-b',
-      ref,
-      `--tree=dir=${tree}`,
-      '--owner-uid=0',
-      '--owner-gid=0',
-    ]).trim();
     const args = ['admin', 'deploy', `--sysroot=${sysroot}`, `--os=${stateroot}`];
     if (opts.origin !== undefined) {
       const originFile = join(tmp.path, 'origin');
@@ -213,3 +223,96 @@ export const imageQuadlet = (image: string) => `[Unit]\nDescription=bound\n\n[Im
 /** A `.container` quadlet running `image`. */
 export const containerQuadlet = (image: string) =>
   `[Unit]\nDescription=app\n\n[Container]\nImage=${image}\nExec=/bin/true\n\n[Install]\nWantedBy=default.target\n`;
+
+type GlibCalls = {
+  parse: (type: null, text: string, limit: null, end: null, error: null) => unknown;
+  size: (v: unknown) => number | bigint;
+  data: (v: unknown) => unknown;
+  unref: (v: unknown) => void;
+  decode: (ptr: unknown, type: string, len: number) => number[];
+};
+let glib: GlibCalls | undefined;
+
+/** GLib's own GVariant text parser and serializer (libglib-2.0 through koffi): bytes as libostree writes them. */
+export async function serializeGVariant(text: string): Promise<Buffer> {
+  if (!glib) {
+    const { default: koffi } = await import('koffi');
+    const lib = koffi.load('libglib-2.0.so.0');
+    glib = {
+      parse: lib.func(
+        'void *g_variant_parse(void *type, const char *text, void *limit, void *end, void *err)',
+      ),
+      size: lib.func('size_t g_variant_get_size(void *v)'),
+      data: lib.func('const void *g_variant_get_data(void *v)'),
+      unref: lib.func('void g_variant_unref(void *v)'),
+      decode: (ptr, type, len) => koffi.decode(ptr, type, len) as number[],
+    };
+  }
+  const v = glib.parse(null, text, null, null, null);
+  if (!v) throw new Error(`GLib cannot parse the GVariant text ${text}`);
+  try {
+    const n = Number(glib.size(v));
+    return Buffer.from(n === 0 ? [] : glib.decode(glib.data(v), 'uint8_t', n));
+  } finally {
+    glib.unref(v);
+  }
+}
+
+const gvString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * Stages a deployment as `ostree admin deploy --stage` leaves it on a booted host (which that command needs):
+ * the commit checked out as `<checksum>.<serial>` with its `.origin`, no boot entry, and
+ * `<runDir>/ostree/staged-deployment` naming it (GLib-serialized, as libostree writes it). Call it after the
+ * last `deploy`: a later deploy's cleanup removes deployments without a boot entry.
+ */
+export async function stage(
+  sysroot: string,
+  runDir: string,
+  opts: DeployOptions = {},
+): Promise<OstreeDeployment> {
+  const stateroot = opts.stateroot ?? 'default';
+  ensureStateroot(sysroot, stateroot);
+  const tmp = makeTempDir('bsd-ostree-tree-');
+  try {
+    const checksum = commitTree(sysroot, opts, tmp.path);
+    const base = join(sysroot, 'ostree/deploy', stateroot, 'deploy');
+    const serials = readdirSync(base)
+      .filter((n) => DEPLOYMENT_DIR.test(n) && n.startsWith(`${checksum}.`))
+      .map((n) => Number(n.slice(65)));
+    const serial = serials.length === 0 ? 0 : Math.max(...serials) + 1;
+    const dir = join(base, `${checksum}.${serial}`);
+    ostree([`--repo=${join(sysroot, 'ostree/repo')}`, 'checkout', checksum, dir]);
+    const origin =
+      opts.origin === undefined
+        ? `refspec=${opts.ref ?? `test/${stateroot}`}`
+        : `container-image-reference=${opts.origin}`;
+    writeFileSync(`${dir}.origin`, `[origin]\n${origin}\n`);
+    await writeStagedRecord(runDir, { name: `${checksum}.${serial}`, osname: stateroot });
+    return { dir, stateroot, checksum, serial };
+  } finally {
+    tmp.remove();
+  }
+}
+
+/** Writes `<runDir>/ostree/staged-deployment` naming `name` (`<checksum>.<serial>`) in stateroot `osname`. */
+export async function writeStagedRecord(
+  runDir: string,
+  target: { name: string; osname: string },
+): Promise<void> {
+  const bootcsum = '0'.repeat(64); // the kernel's checksum in a real record; nothing here reads it
+  const text = `{'target': <{'name': <${gvString(target.name)}>, 'osname': <${gvString(target.osname)}>, 'bootcsum': <'${bootcsum}'>}>, 'kargs': <['rw']>}`;
+  mkdirSync(join(runDir, 'ostree'), { recursive: true });
+  writeFileSync(join(runDir, 'ostree/staged-deployment'), await serializeGVariant(text));
+}
+
+/**
+ * Writes `<runDir>/ostree-booted` as ostree-prepare-root does on a composefs root: `backing-root-device-inode`
+ * is the (device, inode) of `deploymentDir`, the deployment `/` is really running from.
+ */
+export async function writeOstreeBooted(runDir: string, deploymentDir: string): Promise<void> {
+  const st = statSync(deploymentDir, { bigint: true });
+  const text = `{'backing-root-device-inode': <(uint64 ${st.dev}, uint64 ${st.ino})>, 'composefs': <true>}`;
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'ostree-booted'), await serializeGVariant(text));
+}

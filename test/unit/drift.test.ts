@@ -33,7 +33,7 @@ import {
   type MethodPolicy,
 } from '../../src/authz/actions.js';
 import type { Authority, AuthorizationRequest } from '../../src/authz/polkit.js';
-import { OPERATIONS } from '../../src/core/operations.js';
+import { OPERATIONS, operationsOf } from '../../src/core/operations.js';
 import { StorageService } from '../../src/core/storage-service.js';
 import { createError, ERROR_NAMES, DBUS_ERROR_PREFIX as ERROR_PREFIX } from '../../src/errors.js';
 import { attrOf, docComments, elementsOf, parseXml, textOf, type XmlElement } from '../helpers/xml.js';
@@ -96,7 +96,7 @@ const displayName = (m: string): string => (Object.hasOwn(JOB_METHODS, m) ? `Job
 
 /** Each D-Bus method's policy: the operations table's, and Job.Cancel's (CancelJob's, which it calls). */
 const METHOD_POLICY: Readonly<Record<string, MethodPolicy>> = {
-  ...Object.fromEntries(OPERATIONS.map((op) => [op.name, op.access])),
+  ...Object.fromEntries(operationsOf('dbus').map((op) => [op.name, op.access])),
   ...Object.fromEntries(
     Object.entries(JOB_METHODS).map(([m, def]) => [
       m,
@@ -288,7 +288,14 @@ describe('errors: catalogue ⇔ README', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 const CONF = parseXml(readRepoFile(CONF_PATH));
-const EXPECTED_BUS_INTERFACES = [STORAGE_IFACE, JOB_IFACE, PROPS_IFACE, INTROSPECT_IFACE, PEER_IFACE];
+const EXPECTED_BUS_INTERFACES = [
+  STORAGE_IFACE,
+  JOB_IFACE,
+  PROPS_IFACE,
+  INTROSPECT_IFACE,
+  PEER_IFACE,
+  'org.freedesktop.DBus.ObjectManager',
+];
 
 /** Interfaces the daemon serves, taken from its own generated introspection. */
 const servedInterfaces = (): string[] =>

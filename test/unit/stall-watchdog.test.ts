@@ -23,7 +23,10 @@ function service(extra: NodeJS.ProcessEnv) {
     run: join(tmp.path, 'run'),
     env: { ...env, ...extra },
   });
-  return { store, svc: new StorageService(store, { stallTimeoutMs: 400, progressTotals: false }) };
+  return {
+    store,
+    svc: new StorageService(store, { stallTimeoutMs: 400, progressTotals: false, pullRetries: 0 }),
+  };
 }
 
 it('fails a pull whose transfer stops with PullFailed (stalled)', async () => {

@@ -138,6 +138,14 @@ const STANDARD = `  <interface name="org.freedesktop.DBus.Introspectable">
   </interface>
 `;
 
+/** The storage object also manages the job objects (org.freedesktop.DBus.ObjectManager). */
+const OBJECT_MANAGER = `  <interface name="org.freedesktop.DBus.ObjectManager">
+    <method name="GetManagedObjects"><arg name="object_paths_interfaces_and_properties" type="a{oa{sa{sv}}}" direction="out"/></method>
+    <signal name="InterfacesAdded"><arg name="object_path" type="o"/><arg name="interfaces_and_properties" type="a{sa{sv}}"/></signal>
+    <signal name="InterfacesRemoved"><arg name="object_path" type="o"/><arg name="interfaces" type="as"/></signal>
+  </interface>
+`;
+
 const DOCTYPE =
   '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">';
 
@@ -146,7 +154,7 @@ const BARE = renderBootcInterfaces(false);
 /** Introspection XML for an object path: its interfaces (if any) and child nodes. */
 export function introspect(path: string, children: string[]): string {
   let ifaces = '';
-  if (path === STORAGE_PATH) ifaces = STANDARD + BARE.storage;
+  if (path === STORAGE_PATH) ifaces = STANDARD + OBJECT_MANAGER + BARE.storage;
   else if (path.startsWith(JOB_PATH_PREFIX)) ifaces = STANDARD + BARE.job;
   const nodes = children.map((c) => `  <node name="${c}"/>`).join('\n');
   return `${DOCTYPE}\n<node>\n${ifaces}\n${nodes}\n</node>\n`;

@@ -4,7 +4,7 @@
 
 import { type Field, JOB_PATH_PREFIX, signatureOf } from '../../core/contract.js';
 import { JOB_FIELDS, propertyName } from '../../core/job-fields.js';
-import { OPERATIONS } from '../../core/operations.js';
+import { operationsOf } from '../../core/operations.js';
 
 export { JOB_PATH_PREFIX };
 export const BUS_NAME = 'org.bootc.Storage';
@@ -36,7 +36,7 @@ const toArgs = (fields: readonly Field[]): Arg[] =>
 
 /** org.bootc.Storage's methods: exactly the operations table. */
 export const STORAGE_METHODS: Readonly<Record<string, MethodDef>> = Object.fromEntries(
-  OPERATIONS.map((op) => [op.name, { in: toArgs(op.in), out: toArgs(op.out) }]),
+  operationsOf('dbus').map((op) => [op.name, { in: toArgs(op.in), out: toArgs(op.out) }]),
 );
 
 export const STORAGE_SIGNALS: Readonly<Record<string, { doc: string; args: Arg[] }>> = {
@@ -48,10 +48,10 @@ export const STORAGE_SIGNALS: Readonly<Record<string, { doc: string; args: Arg[]
     ],
   },
   JobRemoved: {
-    doc: "A job ended. Emitted after the job's last PropertiesChanged; the job's object is unexported right after this signal.",
+    doc: "A job ended. Emitted after the job's last PropertiesChanged (State, Result, ErrorName, ErrorMessage). The job's object stays, readable, for at least 60 s (the daemon's job-retention option), then goes with org.freedesktop.DBus.ObjectManager.InterfacesRemoved.",
     args: [
       { name: 'id', type: 'u', doc: "The ended job's Id." },
-      { name: 'path', type: 'o', doc: 'The object the job had; it no longer exists.' },
+      { name: 'path', type: 'o', doc: "The job's object (still readable for the retention time)." },
       { name: 'result', type: 's', doc: '"done", "failed" or "canceled" (the job\'s final State).' },
     ],
   },

@@ -8,11 +8,12 @@ import { z } from 'zod';
 import { ACTION_CANCEL_FOREIGN, ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
-import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
-import type { StorageService } from '../../core/storage-service.js';
+import type { Job } from '../../core/job-view.js';
 import { type Caller, findOperation, type Operation } from '../../core/operations.js';
+import type { StorageService } from '../../core/storage-service.js';
 import { createError, escapeControls, toStorageError } from '../../errors.js';
 import { introspect } from './interface-xml.js';
+import { JobObjects, OBJECT_MANAGER_IFACE } from './job-objects.js';
 import { mapErrorToDBus } from './map-error.js';
 import {
   inSignature,
@@ -27,7 +28,7 @@ import {
   STORAGE_PROPERTIES,
   signatureOf,
 } from './members.js';
-import { jobPath, jobProps, requesterKey } from './wire.js';
+import { jobProps, requesterKey } from './wire.js';
 
 const { Message, Variant } = dbus;
 const METHOD_CALL = 1;
@@ -56,8 +57,8 @@ export class DBusServer {
   private readonly authority: Authority;
   private readonly log: Logger;
   private readonly readAuth = new Map<string, number>();
-  /** Per job, the function that stops watching it (core/job-view.ts). */
-  private readonly jobWatches = new Map<number, () => void>();
+  /** The job objects this server publishes (signals, PropertiesChanged, ObjectManager). */
+  private readonly jobs: JobObjects;
   private inFlight = 0;
 
   constructor(private readonly opts: DBusServerOptions) {
@@ -65,6 +66,7 @@ export class DBusServer {
     this.service = opts.service;
     this.authority = opts.authority;
     this.log = opts.log;
+    this.jobs = new JobObjects(opts.bus, opts.service);
   }
 
   /** Method calls being answered (the daemon does not idle-exit while one is). */
@@ -75,10 +77,7 @@ export class DBusServer {
   /** Starts dispatching and publishing job objects. */
   start(): void {
     this.bus.addMethodHandler((msg: dbus.Message) => this.route(msg));
-    this.service.onJobEvents(
-      (job) => this.onJobNew(job),
-      (job, result) => this.onJobRemoved(job, result),
-    );
+    this.jobs.start();
   }
 
   /** Decides synchronously whether a message is ours; the answer is sent asynchronously. */
@@ -112,11 +111,16 @@ export class DBusServer {
     const iface = msg.interface;
     try {
       if (iface === INTROSPECT_IFACE && member === 'Introspect') {
-        return this.reply(msg, 's', [introspect(path, this.childrenOf(path))]);
+        return this.reply(msg, 's', [introspect(path, this.jobs.childrenOf(path))]);
       }
       if (path === STORAGE_PATH) {
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, STORAGE_IFACE));
-        const op = iface === STORAGE_IFACE || !iface ? findOperation(member) : undefined;
+        if (iface === OBJECT_MANAGER_IFACE && member === 'GetManagedObjects') {
+          // Like properties: what every caller may see anyway (ListJobs, the broadcast signals).
+          this.checkArgs(msg, member, { in: [], out: [] }, z.tuple([]));
+          return this.reply(msg, 'a{oa{sa{sv}}}', [this.jobs.managedObjects()]);
+        }
+        const op = iface === STORAGE_IFACE || !iface ? findOperation(member, 'dbus') : undefined;
         if (op) return await this.callOperation(msg, op);
       } else if (path.startsWith(JOB_PATH_PREFIX)) {
         const job = this.jobAt(path);
@@ -135,7 +139,10 @@ export class DBusServer {
         ),
       );
     } catch (err) {
-      const mapped = mapErrorToDBus(err, path === STORAGE_PATH && findOperation(member)?.pulling === true);
+      const mapped = mapErrorToDBus(
+        err,
+        path === STORAGE_PATH && findOperation(member, 'dbus')?.pulling === true,
+      );
       const e = toStorageError(err);
       this.log.info({ method: member, sender: msg.sender, error: e.name, wire: mapped.name }, e.message);
       try {
@@ -250,50 +257,8 @@ export class DBusServer {
     return job;
   }
 
-  private childrenOf(path: string): string[] {
-    if (path === '/') return ['org'];
-    if (path === '/org') return ['bootc'];
-    if (path === '/org/bootc') return ['Storage'];
-    if (path === STORAGE_PATH) return this.service.listJobs().length > 0 ? ['job'] : [];
-    if (path === `${STORAGE_PATH}/job`) return this.service.listJobs().map((j) => String(j.id));
-    return [];
-  }
-
   private reply(msg: dbus.Message, signature: string, body: unknown[]): void {
     this.bus.send(Message.newMethodReturn(msg, signature, body));
-  }
-
-  private signal(path: string, iface: string, name: string, signature: string, body: unknown[]) {
-    this.bus.send(Message.newSignal(path, iface, name, signature, body));
-  }
-
-  private onJobNew(job: Job) {
-    this.signal(STORAGE_PATH, STORAGE_IFACE, 'JobNew', 'uo', [job.id, jobPath(job.id)]);
-    // The core's one throttle (core/job-view.ts): state at once, progress at most every 100 ms.
-    this.jobWatches.set(
-      job.id,
-      watchJob(job, (names) => this.emitJobProps(job, [...names])),
-    );
-  }
-
-  private onJobRemoved(job: Job, result: JobResultName) {
-    this.jobWatches.get(job.id)?.();
-    this.jobWatches.delete(job.id);
-    this.emitJobProps(job, ['state', ...PROGRESS_FIELDS]);
-    this.signal(STORAGE_PATH, STORAGE_IFACE, 'JobRemoved', 'uos', [job.id, jobPath(job.id), result]);
-  }
-
-  private emitJobProps(job: Job, names: string[]) {
-    const values = jobProps(job);
-    const changed: Record<string, unknown> = {};
-    for (const n of names) {
-      const prop = n.charAt(0).toUpperCase() + n.slice(1);
-      const def = JOB_PROPERTIES[prop];
-      if (def) changed[prop] = new Variant(def.type, values[prop]);
-    }
-    if (Object.keys(changed).length > 0) {
-      this.signal(jobPath(job.id), PROPS_IFACE, 'PropertiesChanged', 'sa{sv}as', [JOB_IFACE, changed, []]);
-    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { Authority } from '../../authz/polkit.js';
 import { varlinkName } from '../../core/contract.js';
 import { STREAMED_FIELDS } from '../../core/job-fields.js';
 import { type Job, viewJob, watchJob } from '../../core/job-view.js';
-import { type Caller, findOperation, type Operation, OPERATIONS } from '../../core/operations.js';
+import { type Caller, findOperation, type Operation, operationsOf } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError, wireErrorName } from '../../errors.js';
 
@@ -163,7 +163,10 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
       {
         description: STORAGE_VARLINK_IDL,
         methods: Object.fromEntries(
-          OPERATIONS.map((op) => [op.name, (p: VarlinkParams, call: VarlinkCall) => handle(op, p, call)]),
+          operationsOf('varlink').map((op) => [
+            op.name,
+            (p: VarlinkParams, call: VarlinkCall) => handle(op, p, call),
+          ]),
         ),
       },
     ],
@@ -174,7 +177,7 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
     }),
     mapError: (err, method) => {
       const short = method.slice(method.lastIndexOf('.') + 1);
-      const mapped = mapErrorToVarlink(err, findOperation(short)?.pulling === true);
+      const mapped = mapErrorToVarlink(err, findOperation(short, 'varlink')?.pulling === true);
       log.info({ method: short, error: toStorageError(err).name, wire: mapped.error }, mapped.message);
       return mapped;
     },

@@ -79,7 +79,7 @@ type Image (
   created: int
 )
 
-# One queued or running job.
+# One job: queued, running, or ended within its retention time.
 type Job (
   # The job's number (the last element of its D-Bus object path); ids start at 1 and are never reused while
   # the daemon runs.
@@ -115,7 +115,54 @@ type Job (
   item: string,
   # uid of the caller that started the job (over Varlink, its SO_PEERCRED uid); it may cancel the job without
   # cancel-foreign.
-  owner: int
+  owner: int,
+  # Once the job is done, what the blocking method would have returned: on D-Bus its out argument (b fetched
+  # for pull, as of removed IDs for remove, prune and gc, as of pulled images for sync; "" for pull-from-host
+  # and before the end), on Varlink its output fields ({"fetched": true}, {"removedIds": [...]}…; absent
+  # before the end).
+  result: ?object,
+  # Once the job failed or was canceled, the error a blocking call would have answered with, named as on this
+  # transport (org.bootc.Storage.Error.PullFailed on D-Bus, org.bootc.Storage.PullFailed on Varlink); ""
+  # otherwise.
+  errorName: string,
+  # That error's human-readable message; "" otherwise.
+  errorMessage: string
+)
+
+# One image a deployment binds.
+type BoundImage (
+  # The image, as a normalized reference (as garbage collection roots it).
+  image: string,
+  # The deployment that binds it, "<checksum>.<serial>".
+  deployment: string,
+  # The link that binds it, relative to the deployment's root: usr/lib/bootc/bound-images.d/<name>, a symlink
+  # to the quadlet file whose Image= names the image.
+  file: string,
+  # Whether the store has the image (as Exists would answer).
+  present: bool
+)
+
+# One ostree deployment.
+type Deployment (
+  # "<checksum>.<serial>", its directory under ostree/deploy/<stateroot>/deploy.
+  deployment: string,
+  # "booted" (the running one), "staged" (to be booted next: staged, or deployed before the booted one),
+  # "rollback" (the one after the booted one) or "other" (every deployment when the sysroot is not the booted
+  # one).
+  role: string,
+  # The container image it was deployed from, as a normalized reference; "" when its origin names none.
+  hostImage: string
+)
+
+# One image's fate in a garbage collection.
+type GcDecision (
+  # The image ID (64 hex).
+  id: string,
+  # False when GarbageCollect would remove it.
+  kept: bool,
+  # Why: "bound by <deployment> (usr/lib/bootc/bound-images.d/<name>)" or "host image of <deployment>"
+  # (several joined by "; "), or "referenced by no deployment".
+  reason: string
 )
 
 # Tells whether an image is in the store, without touching the network.
@@ -147,8 +194,9 @@ method List() -> (
 # With "oneway": true, the job is started (or joined) and nothing is answered.
 #
 # polkit action: org.bootc.storage.pull. Errors: InvalidReference, InvalidArgument (unknown policy),
-# PullFailed, Busy, Canceled, StorageFailure, StoreUnavailable, ReadOnlyFilesystem,
-# org.varlink.service.PermissionDenied (polkit refused).
+# PullFailed (after retrying transient failures: connection refused or reset, timeouts, HTTP 5xx and 429),
+# NoSpace (before podman starts, when the registry says the image cannot fit), Busy, Canceled, StorageFailure,
+# StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied (polkit refused).
 method Pull(
   # Fully-qualified reference (see "Image references").
   image: string,
@@ -257,6 +305,20 @@ method ListJobs() -> (
   jobs: []Job
 )
 
+# One job, queued, running, or ended within the last 60 s (then with its result or error): how a caller that
+# started a job with a Start method, or with "oneway", reads how it went. (On D-Bus, the job's object has the
+# same properties.)
+#
+# polkit action: org.bootc.storage.read. Errors: NotFound (no such job, or it ended more than 60 s ago),
+# org.varlink.service.PermissionDenied (polkit refused).
+method GetJob(
+  # The job's id.
+  id: int
+) -> (
+  # The job, every field.
+  job: Job
+)
+
 # Asks a job to stop. Identical requests share one job, so a caller that submitted or joined it (its
 # connection, else any connection of its uid) withdraws only itself: its own call fails with Canceled, and the
 # job goes on for the callers that still want it. When the last one withdraws, or when anyone else cancels
@@ -271,6 +333,158 @@ method CancelJob(
   # The job's id.
   id: int
 ) -> ()
+
+# Every ostree deployment of the sysroot, in boot order (the staged one first, then as the bootloader lists
+# them), with its role and the container image it was deployed from.
+#
+# polkit action: org.bootc.storage.read. Errors: InvalidBoundImage (a deployment file cannot be understood; it
+# is named), StorageFailure, org.varlink.service.PermissionDenied (polkit refused).
+method ListDeployments() -> (
+  # The deployments, each (deployment, role, host_image).
+  deployments: []Deployment
+)
+
+# Every logically bound image of every deployment: the image, the deployment that binds it, the file that
+# binds it, and whether the store has it. Read the way bootc reads them (each
+# usr/lib/bootc/bound-images.d/*.image or *.container link, resolved inside the deployment, and its quadlet's
+# Image=), so what is listed is exactly what garbage collection keeps.
+#
+# polkit action: org.bootc.storage.read. Errors: InvalidBoundImage (a deployment file cannot be understood; it
+# is named), StorageFailure, StoreUnavailable, org.varlink.service.PermissionDenied (polkit refused).
+method ListBoundImages() -> (
+  # The bound images, each (image, deployment, file, present).
+  images: []BoundImage
+)
+
+# Every image in the store, whether GarbageCollect would keep it, and why (the deployments and files that bind
+# it, the deployments it is the host image of, or that nothing refers to it). Exactly the decision a
+# GarbageCollect dry run reports; nothing changes, no job, no lock.
+#
+# polkit action: org.bootc.storage.read. Errors: NoRoots (no deployments found), InvalidBoundImage (a
+# deployment file cannot be understood; it is named), StorageFailure, StoreUnavailable,
+# org.varlink.service.PermissionDenied (polkit refused).
+method PreviewGarbageCollect() -> (
+  # Each image of the store, (id, kept, reason).
+  images: []GcDecision
+)
+
+# Pulls every image a deployment binds that the store lacks, as one job of kind "sync" (what bootc does before
+# it stages an upgrade): one image after another, each once, with the job's Item, ItemsDone and ItemsTotal
+# naming the image it is on, and each image's bytes and layers. Credentials as for Pull. Stops at the first
+# image that cannot be pulled; the error names it and the images pulled before it.
+#
+# polkit action: org.bootc.storage.pull. Errors: NotFound (no such deployment), InvalidBoundImage, PullFailed,
+# NoSpace, Busy, Canceled, StorageFailure, StoreUnavailable, ReadOnlyFilesystem,
+# org.varlink.service.PermissionDenied (polkit refused).
+method SyncBoundImages(
+  # "<checksum>.<serial>" of one deployment (ListDeployments), or "" for every deployment.
+  deployment: string
+) -> (
+  # The images pulled (normalized references); empty when none was missing.
+  pulled: []string
+)
+
+# Starts what Pull does, as a job, and replies as soon as the job is queued (or an identical queued or running
+# one is joined): the job's id and object. Follow it with PropertiesChanged on that object (or the
+# ObjectManager signals, or ListJobs / GetJob over Varlink); after it ends it stays readable for at least 60 s
+# with State, Result, ErrorName and ErrorMessage.
+#
+# polkit action: org.bootc.storage.pull. Errors: InvalidReference, InvalidArgument (unknown policy),
+# PullFailed (after retrying transient failures: connection refused or reset, timeouts, HTTP 5xx and 429),
+# NoSpace (before podman starts, when the registry says the image cannot fit), Busy, StorageFailure,
+# StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied (polkit refused).
+method StartPull(
+  # Fully-qualified reference (see "Image references").
+  image: string,
+  # One of:
+  #   "missing"  pull only when the image is not already in the store
+  #   "always"   always contact the registry and pull
+  #   "newer"    contact the registry; the store changes only if the image did
+  # Anything else: InvalidArgument.
+  policy: string
+) -> (
+  # The job's id (CancelJob takes it).
+  id: int,
+  # The job's object, /org/bootc/Storage/job/<id>.
+  job: string
+)
+
+# Starts what Remove does, as a job, and replies as soon as the job is queued (or an identical queued or
+# running one is joined): the job's id and object. Follow it with PropertiesChanged on that object (or the
+# ObjectManager signals, or ListJobs / GetJob over Varlink); after it ends it stays readable for at least 60 s
+# with State, Result, ErrorName and ErrorMessage.
+#
+# polkit action: org.bootc.storage.remove. Errors: InvalidArgument (empty list, more than 4096 entries),
+# InvalidReference, NotFound, Busy, StorageFailure, StoreUnavailable, ReadOnlyFilesystem,
+# org.varlink.service.PermissionDenied (polkit refused).
+method StartRemove(
+  # 1 to 4096 entries, each a fully-qualified reference or a 64-hex image ID (optionally prefixed with
+  # "sha256:").
+  #   * a tag reference (repo:tag) removes that name only; the image itself goes with its last name
+  #   * an image ID or a digest reference (repo@sha256:...) removes the whole image with all its names
+  images: []string
+) -> (
+  # The job's id (CancelJob takes it).
+  id: int,
+  # The job's object, /org/bootc/Storage/job/<id>.
+  job: string
+)
+
+# Starts what Prune does, as a job, and replies as soon as the job is queued (or an identical queued or
+# running one is joined): the job's id and object. Follow it with PropertiesChanged on that object (or the
+# ObjectManager signals, or ListJobs / GetJob over Varlink); after it ends it stays readable for at least 60 s
+# with State, Result, ErrorName and ErrorMessage.
+#
+# polkit action: org.bootc.storage.remove. Errors: NoRoots (empty list), InvalidArgument (more than 4096
+# roots), InvalidReference, Busy, StorageFailure, StoreUnavailable, ReadOnlyFilesystem,
+# org.varlink.service.PermissionDenied (polkit refused).
+method StartPrune(
+  # 1 to 4096 fully-qualified references (repo:tag or repo@digest) of the images to keep. An empty list is
+  # refused with NoRoots, because it would remove every image.
+  roots: []string
+) -> (
+  # The job's id (CancelJob takes it).
+  id: int,
+  # The job's object, /org/bootc/Storage/job/<id>.
+  job: string
+)
+
+# Starts what GarbageCollect does, as a job, and replies as soon as the job is queued (or an identical queued
+# or running one is joined): the job's id and object. Follow it with PropertiesChanged on that object (or the
+# ObjectManager signals, or ListJobs / GetJob over Varlink); after it ends it stays readable for at least 60 s
+# with State, Result, ErrorName and ErrorMessage.
+#
+# polkit action: org.bootc.storage.remove. Errors: NoRoots (no deployments found; nothing removed),
+# InvalidBoundImage (a quadlet or origin file cannot be understood: an unsupported %-specifier, AuthFile= in
+# an .image file, a missing Image=, a link leaving the deployment; nothing removed), SysrootLocked, Busy,
+# StorageFailure, StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied (polkit refused).
+method StartGarbageCollect(
+  # True to only report what would be removed: no job, nothing changes.
+  dryRun: bool
+) -> (
+  # The job's id (CancelJob takes it).
+  id: int,
+  # The job's object, /org/bootc/Storage/job/<id>.
+  job: string
+)
+
+# Starts what SyncBoundImages does, as a job, and replies as soon as the job is queued (or an identical queued
+# or running one is joined): the job's id and object. Follow it with PropertiesChanged on that object (or the
+# ObjectManager signals, or ListJobs / GetJob over Varlink); after it ends it stays readable for at least 60 s
+# with State, Result, ErrorName and ErrorMessage.
+#
+# polkit action: org.bootc.storage.pull. Errors: NotFound (no such deployment), InvalidBoundImage, PullFailed,
+# NoSpace, Busy, StorageFailure, StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied
+# (polkit refused).
+method StartSyncBoundImages(
+  # "<checksum>.<serial>" of one deployment (ListDeployments), or "" for every deployment.
+  deployment: string
+) -> (
+  # The job's id (CancelJob takes it).
+  id: int,
+  # The job's object, /org/bootc/Storage/job/<id>.
+  job: string
+)
 
 # The image reference is malformed, not fully qualified, or names a transport.
 error InvalidReference (
@@ -324,6 +538,13 @@ error StoreUnavailable (
 # The file system holding the store is itself read-only (not just the sysroot's mount), so nothing can be
 # written.
 error ReadOnlyFilesystem (
+  # Human-readable detail.
+  message: string
+)
+
+# A pull cannot fit: the file system holding the store has less free space (after the daemon's reserve) than
+# the image needs; the message gives both numbers. Nothing was fetched.
+error NoSpace (
   # Human-readable detail.
   message: string
 )

@@ -23,8 +23,10 @@ export async function runGc(
       removed = await call();
     } else {
       const outcome: JobCallOutcome<string[]> = await runJobCall(ctx.client, {
-        match: { kind: 'gc' },
-        start: call,
+        member: 'StartGarbageCollect',
+        signature: 'b',
+        body: [false],
+        decode: (ids) => (Array.isArray(ids) ? (ids as string[]) : []),
       });
       if (outcome.outcome === 'interrupted') {
         const job = outcome.job ? ` (job ${outcome.job.id})` : '';

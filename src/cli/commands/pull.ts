@@ -1,12 +1,10 @@
-// `pull IMAGE [--policy missing|always|newer]`: Pull, following the job with a progress bar or plain lines;
-// Ctrl-C cancels the job.
+// `pull IMAGE [--policy missing|always|newer]`: StartPull, following the job through its handle with a progress
+// bar or plain lines; Ctrl-C cancels the job.
 
-import { tryParseStoredName } from '../../storage/reference.js';
-import { callMethod } from '../bus-client.js';
 import { CliError, toCliError } from '../cli-error.js';
 import { type CommandContext, writeJson } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { type JobCallOutcome, runJobCall } from '../job-tracker.js';
+import { type JobCallOutcome, progressOf, runJobCall } from '../job-tracker.js';
 import { createProgressView } from '../progress-view.js';
 
 export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
@@ -20,8 +18,6 @@ export interface PullOptions {
 
 export async function runPull(ctx: CommandContext, image: string, opts: PullOptions): Promise<number> {
   const what = `cannot pull ${image}`;
-  // The daemon names the job by the normalized reference; when it does not parse, the daemon will say why.
-  const target = tryParseStoredName(image)?.canonical;
   const showProgress = !opts.quiet;
   const view = showProgress
     ? createProgressView({
@@ -35,21 +31,11 @@ export async function runPull(ctx: CommandContext, image: string, opts: PullOpti
   let outcome: JobCallOutcome<boolean>;
   try {
     outcome = await runJobCall(ctx.client, {
-      match: target === undefined ? { kind: 'pull' } : { kind: 'pull', target },
-      start: async () => {
-        const [fetched] = (await callMethod(ctx.client, 'Pull', 'ss', [image, opts.policy])) as [boolean];
-        return fetched;
-      },
-      onUpdate: (job) =>
-        view?.update({
-          state: job.state,
-          jobId: job.id,
-          progress: job.progress,
-          bytesDone: job.bytesDone,
-          bytesTotal: job.bytesTotal,
-          layersDone: job.layersDone ?? 0,
-          layersTotal: job.layersTotal ?? 0,
-        }),
+      member: 'StartPull',
+      signature: 'ss',
+      body: [image, opts.policy],
+      decode: (fetched) => fetched === true,
+      onUpdate: (job) => view?.update(progressOf(job)),
     });
   } catch (err) {
     view?.finish(false);

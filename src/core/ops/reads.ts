@@ -2,8 +2,10 @@
 
 import { z } from 'zod';
 import { ACTION_READ } from '../../authz/actions.js';
+import { createError } from '../../errors.js';
 import { defineOperation, jobObjectPath } from '../contract.js';
-import { toCount, viewJob } from '../job-view.js';
+import { toCount } from '../job-view.js';
+import { projectJob } from '../job-wire.js';
 import { canonicalImage, MAX_REFERENCE_LENGTH } from '../targets.js';
 import { T } from '../wire-types.js';
 
@@ -72,7 +74,26 @@ export const LIST_JOBS = defineOperation({
   input: z.tuple([]),
   access: { action: ACTION_READ },
   errors: [],
-  run: async (service) => ({ value: service.listJobs().map(viewJob) }),
+  run: async (service) => ({ value: service.listJobs() }),
   toDBus: (jobs) => [jobs.map((j) => [j.id, j.kind, j.target, j.state, jobObjectPath(j.id)])],
-  toVarlink: (jobs) => ({ jobs }),
+  toVarlink: (jobs) => ({ jobs: jobs.map((j) => projectJob(j, 'varlink')) }),
+});
+
+export const GET_JOB = defineOperation({
+  name: 'GetJob',
+  kind: 'read',
+  only: 'varlink',
+  doc: 'One job, queued, running, or ended within the last 60 s (then with its result or error): how a caller that started a job with a Start method, or with "oneway", reads how it went. (On D-Bus, the job\'s object has the same properties.)',
+  in: [{ name: 'id', type: T.uint, doc: "The job's id." }],
+  out: [{ name: 'job', type: { dbus: 'a{sv}', varlink: 'Job' }, doc: 'The job, every field.' }],
+  input: z.tuple([z.number().int().nonnegative().max(0xffffffff)]),
+  access: { action: ACTION_READ },
+  errors: ['NotFound (no such job, or it ended more than 60 s ago)'],
+  run: async (service, [id]) => {
+    const job = service.findJob(id);
+    if (!job) throw createError('NotFound', `no job ${id} is queued, running or recently ended`);
+    return { value: job };
+  },
+  toDBus: () => [],
+  toVarlink: (job) => ({ job: projectJob(job, 'varlink') }),
 });

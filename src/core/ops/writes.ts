@@ -14,6 +14,7 @@ const JOB_ERRORS = ['Busy', 'Canceled', 'StorageFailure', 'StoreUnavailable', 'R
 export const PULL = defineOperation({
   name: 'Pull',
   kind: 'job',
+  jobKind: 'pull',
   doc: `Fetches an image from its registry into the store, as a job of kind "pull". Credentials come only from the sysroot's ostree auth.json (/run/ostree, then /etc/ostree, then /usr/lib/ostree); the caller's own credentials are never used.`,
   dbusDoc: 'The call replies when the job ends.',
   varlinkDoc:
@@ -37,7 +38,13 @@ export const PULL = defineOperation({
   input: z.tuple([imageArg, z.string().max(64)]),
   access: { action: ACTION_PULL },
   details: ([image]) => ({ image: canonicalImage(image) }),
-  errors: ['InvalidReference', 'InvalidArgument (unknown policy)', 'PullFailed', ...JOB_ERRORS],
+  errors: [
+    'InvalidReference',
+    'InvalidArgument (unknown policy)',
+    'PullFailed (after retrying transient failures: connection refused or reset, timeouts, HTTP 5xx and 429)',
+    'NoSpace (before podman starts, when the registry says the image cannot fit)',
+    ...JOB_ERRORS,
+  ],
   pulling: true,
   streams: true,
   run: async (service, [image, policy], caller) => ({
@@ -50,6 +57,7 @@ export const PULL = defineOperation({
 export const PULL_FROM_HOST = defineOperation({
   name: 'PullFromHost',
   kind: 'job',
+  jobKind: 'pull-from-host',
   doc: `Copies an image from the host's default container storage (the store root's podman uses, normally /var/lib/containers/storage) into this store, as a job of kind "pull-from-host". Signatures are not copied.`,
   dbusDoc: 'The call replies when the job ends.',
   in: [{ name: 'image', type: T.string, doc: "Fully-qualified reference, as named in the host's storage." }],
@@ -69,6 +77,7 @@ export const PULL_FROM_HOST = defineOperation({
 export const REMOVE = defineOperation({
   name: 'Remove',
   kind: 'job',
+  jobKind: 'remove',
   doc: 'Removes images, as a job of kind "remove". Every entry is resolved before anything is removed: if one matches nothing, the call fails with NotFound and the store is unchanged.',
   dbusDoc: 'The call replies when the job ends.',
   in: [
@@ -104,6 +113,7 @@ export const REMOVE = defineOperation({
 export const PRUNE = defineOperation({
   name: 'Prune',
   kind: 'job',
+  jobKind: 'prune',
   doc: 'Removes every image not referenced by a root, as a job of kind "prune". An image is kept when any of its names or repository digests equals a root, both sides normalized; images without names are always removed.',
   dbusDoc: 'The call replies when the job ends.',
   in: [
@@ -133,6 +143,7 @@ export const PRUNE = defineOperation({
 export const GARBAGE_COLLECT = defineOperation({
   name: 'GarbageCollect',
   kind: 'job',
+  jobKind: 'gc',
   doc: `Removes every image that no deployment references, as a job of kind "gc" (unless dry_run). The roots are computed the way bootc computes them: for every deployment under <sysroot>/ostree/deploy/*/deploy/<checksum>.<serial>/, each symlink in usr/lib/bootc/bound-images.d/ ending .image or .container points (inside the deployment) to a quadlet file whose [Image] or [Container] Image= names an image; plus each deployment's host image from its .origin file (container-image-reference=). Rollback deployments count like the booted one.
 
 The job holds libostree's sysroot lock (<sysroot>/ostree/lock) while it decides and removes, as bootc, ostree and rpm-ostree do while they deploy: while one of them holds it, the job's state is "blocked" and nothing is removed; after the daemon's lock-timeout option (default 300 s) it fails with SysrootLocked. A dry run takes no lock, makes no job and never waits.`,

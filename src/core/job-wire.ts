@@ -1,0 +1,36 @@
+// A job as one transport publishes it: every field of core/job-fields.ts, with its error named as that
+// transport names errors and its result projected by the operation that made it (what the blocking call
+// would have returned). D-Bus gets the result's signature with it, to wrap it in a variant.
+
+import { wireErrorName } from '../errors.js';
+import { JOB_FIELDS } from './job-fields.js';
+import { type Job, viewJob } from './job-view.js';
+import { operationForKind } from './operations.js';
+
+export type Transport = 'dbus' | 'varlink';
+
+/** A D-Bus variant to be: its signature and value. */
+export interface DBusValue {
+  signature: string;
+  value: unknown;
+}
+
+/** Every job field, keyed by its JOB_FIELDS name, as `transport` publishes it. */
+export function projectJob(job: Job, transport: Transport): Record<string, unknown> {
+  const v = viewJob(job);
+  const op = operationForKind(job.kind);
+  const fields: Record<string, unknown> = { ...v };
+  fields.errorName = job.error ? wireErrorName(job.error, transport, op?.pulling === true) : '';
+  const done = job.state === 'done' && op !== undefined;
+  if (transport === 'varlink') {
+    fields.result = done ? op.toVarlink(job.value) : undefined;
+  } else {
+    const only = op?.out.length === 1 ? op.out[0] : undefined;
+    const result: DBusValue =
+      done && only
+        ? { signature: only.type.dbus, value: op.toDBus(job.value)[0] }
+        : { signature: 's', value: '' };
+    fields.result = result;
+  }
+  return Object.fromEntries(JOB_FIELDS.map((f) => [f.name, fields[f.name]]));
+}
