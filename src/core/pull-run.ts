@@ -230,7 +230,10 @@ export class PullRun {
       this.o.stallTimeoutMs > 0 ? Math.min(this.o.stallTimeoutMs, SIZE_QUERY_LIMIT_MS) : SIZE_QUERY_LIMIT_MS;
     // The job's own signal too: a cancel that came before this query must not wait for it.
     const signal = AbortSignal.any([this.sizeAbort.signal, this.o.ctx.signal, AbortSignal.timeout(limit)]);
-    if (signal.aborted) return (this.sized = Promise.resolve(undefined));
+    if (signal.aborted) {
+      this.sized = Promise.resolve(undefined);
+      return Promise.resolve(undefined);
+    }
     const sized = this.o.store
       .remoteSize(this.o.ref.canonical, { signal })
       .then((answer) => {

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
 import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
