@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type dbus from 'dbus-next';
 import { connectClient, type DaemonProcess, startDaemon } from './daemon.js';
+import { type FlakyProxy, startFlakyProxy } from './flaky-proxy.js';
 import { createImageBuilder, type ImageBuilder } from './images.js';
 import { type Registry, startRegistry } from './registry.js';
 import { makeSandbox, type Sandbox } from './sandbox.js';
@@ -15,6 +16,8 @@ export interface Stack {
   bus: SystemBus;
   registry: Registry;
   proxy: SlowProxy;
+  /** The same registry behind a proxy that fails requests on demand (503, 429, cut connections). */
+  flaky: FlakyProxy;
   sandbox: Sandbox;
   builder: ImageBuilder;
   daemon: DaemonProcess;
@@ -44,7 +47,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     { host: host!, port: Number(port) },
     opts.proxyRate ?? 1024 * 1024 * 1024,
   );
-  const sandbox = makeSandbox([registry.host, proxy.host]);
+  const flaky = await startFlakyProxy({ host: host!, port: Number(port) });
+  const sandbox = makeSandbox([registry.host, proxy.host, flaky.host]);
   const builder = createImageBuilder(tmp.path);
   await opts.beforeDaemon?.(sandbox);
   const env = { ...sandbox.env, ...opts.daemonEnv };
@@ -62,6 +66,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     bus,
     registry,
     proxy,
+    flaky,
     sandbox,
     builder,
     daemon: await launch(),
@@ -75,6 +80,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       stack.client.disconnect();
       await stack.daemon.stop();
       await proxy.close();
+      await flaky.close();
       await registry.stop();
       await bus.stop();
       sandbox.remove();

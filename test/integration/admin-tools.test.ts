@@ -319,3 +319,68 @@ describe('deployments and bound images', () => {
     expect(unknown.stderr).toMatch(/no deployment "nosuch\.0"/);
   });
 });
+
+describe('retries and the space check, over both transports', () => {
+  it('D-Bus: a pull retries two 503s from the registry; the job shows the attempt, the registry log the retries', async () => {
+    const ref = `${h()}/admin/flaky:v1`;
+    await s.builder.buildAndPush(ref);
+    // The first manifest request is the daemon's size query (it then pulls without a space check), the next
+    // two are podman's first two attempts: podman does not retry a 503 itself, the daemon does.
+    s.flaky.fail({ count: 3, status: 503 });
+    const [, path] = (await callStorage(s.client, 'StartPull', 'ss', [
+      ref.replace(h(), s.flaky.host),
+      'always',
+    ])) as [number, string];
+    await waitFor(async () => /done|failed/.test(String(plain(await getAll(path)).State)), 'the pull', 60_000);
+    const p = plain(await getAll(path));
+    expect(p).toMatchObject({ State: 'done', Attempt: 3 });
+    const statuses = s.flaky.manifestRequests('admin/flaky').map((r) => r.status);
+    expect(statuses.slice(0, 3)).toEqual([503, 503, 503]);
+    expect(statuses.slice(3)).toContain(200);
+  });
+
+  it('Varlink: the streamed progress carries the attempt; an unknown tag is not retried', async () => {
+    const ref = `${h()}/admin/flaky2:v1`;
+    await s.builder.buildAndPush(ref);
+    s.flaky.fail({ count: 2, status: 503 }); // the size query's, then podman's first attempt
+    const attempts: number[] = [];
+    let last: { attempt?: number; fetched?: boolean } = {};
+    for await (const r of vl.stream<{ attempt: number; fetched?: boolean }>(`${S}.Pull`, {
+      image: ref.replace(h(), s.flaky.host),
+      policy: 'always',
+    })) {
+      attempts.push(r.parameters.attempt);
+      last = r.parameters;
+    }
+    expect(last).toMatchObject({ attempt: 2, fetched: true });
+    expect(Math.max(...attempts)).toBe(2);
+    const before = s.flaky.manifestRequests('admin/flaky2').length;
+    const err = await vl.call(`${S}.Pull`, { image: `${s.flaky.host}/admin/flaky2:nosuch`, policy: 'always' }).then(
+      () => 'no error',
+      (e: unknown) => (e instanceof VarlinkCallError ? e.error : String(e)),
+    );
+    expect(err).toBe(`${S}.PullFailed`);
+    // One attempt: the manifest was asked for once (podman asks once per attempt for a plain tag).
+    expect(s.flaky.manifestRequests('admin/flaky2').length - before).toBeLessThanOrEqual(2);
+  });
+
+  it('a pull that cannot fit fails NoSpace before podman starts, with needed and free bytes, on both transports', async () => {
+    vl.close();
+    await s.restartDaemon(['--varlink-socket', SOCKET, '--space-reserve', '1000T']);
+    vl = await VarlinkClient.connect(SOCKET);
+    const ref = `${h()}/admin/huge:v1`;
+    await s.builder.buildAndPush(ref, { bytes: 128 * 1024 });
+    const dbusErr = await callStorage(s.client, 'Pull', 'ss', [ref, 'always']).then(
+      () => undefined,
+      (e: { type: string; text: string }) => e,
+    );
+    expect(dbusErr?.type).toBe(`${E}NoSpace`);
+    expect(dbusErr?.text).toMatch(/needs at least \d+ bytes .* has \d+ bytes free/);
+    const vErr = await vl.call(`${S}.Pull`, { image: ref, policy: 'always' }).then(
+      () => 'no error',
+      (e: unknown) => (e instanceof VarlinkCallError ? e.error : String(e)),
+    );
+    expect(vErr).toBe(`${S}.NoSpace`);
+    expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([false]);
+  });
+});
