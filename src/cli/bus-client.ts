@@ -3,7 +3,7 @@
 // and reads job properties.
 
 import dbus from 'dbus-next';
-import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/members.js';
+import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/names.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 

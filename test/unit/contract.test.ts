@@ -11,7 +11,7 @@ import { JOB_PATH_PREFIX, STORAGE_PATH } from '../../src/api/dbus/members.js';
 import { parseIdl } from '../../src/api/varlink/idl.js';
 import { STORAGE_VARLINK_IDL } from '../../src/api/varlink/storage-idl.js';
 import { ALL_ACTIONS } from '../../src/authz/actions.js';
-import { varlinkName } from '../../src/core/contract.js';
+import { jobObjectPath, varlinkName } from '../../src/core/contract.js';
 import { JOB_FIELDS } from '../../src/core/job-fields.js';
 import { OPERATIONS, operationsOf } from '../../src/core/operations.js';
 import { ERROR_NAMES } from '../../src/errors.js';
@@ -88,6 +88,10 @@ describe('every operation is coherent', () => {
     expect(op.doc.length, 'documented').toBeGreaterThan(20);
     for (const f of [...op.in, ...op.out])
       expect(f.doc.length, `${op.name}.${f.name} documented`).toBeGreaterThan(5);
+  });
+
+  it("the core's job paths are the ones clients are told (api/dbus/names.ts)", () => {
+    expect(jobObjectPath(7)).toBe(`${JOB_PATH_PREFIX}7`);
   });
 
   it('method names are unique', () => {

@@ -2,15 +2,13 @@
 // properties from the job fields (core/job-fields.ts); what only D-Bus has (object paths, signals, the
 // storage object's properties, Job.Cancel) is defined here. Introspection and the XML file follow from it.
 
-import { type Field, JOB_PATH_PREFIX, signatureOf } from '../../core/contract.js';
+import { JOB_PATH_PREFIX as CORE_JOB_PATH_PREFIX, type Field, signatureOf } from '../../core/contract.js';
 import { JOB_FIELDS, propertyName } from '../../core/job-fields.js';
 import { operationsOf } from '../../core/operations.js';
 
-export { JOB_PATH_PREFIX };
-export const BUS_NAME = 'org.bootc.Storage';
-export const STORAGE_PATH = '/org/bootc/Storage';
-export const STORAGE_IFACE = 'org.bootc.Storage';
-export const JOB_IFACE = 'org.bootc.Storage.Job';
+import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from './names.js';
+
+export { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH };
 
 export interface Arg {
   name: string;
