@@ -193,6 +193,33 @@ export function applyJobProperties(
   return into;
 }
 
+/**
+ * Reads every property of a job object, with the serial of the daemon's reply (its signals with a higher
+ * serial are newer than what was read); undefined when the job has already gone.
+ */
+export async function readJobSnapshot(
+  client: StorageClient,
+  path: string,
+): Promise<{ props: JobProperties; serial: number } | undefined> {
+  try {
+    const reply = await client.bus.call(
+      new Message({
+        destination: BUS_NAME,
+        path,
+        interface: PROPERTIES_IFACE,
+        member: 'GetAll',
+        signature: 's',
+        body: [JOB_IFACE],
+      }),
+    );
+    const [values] = (reply?.body ?? []) as [Record<string, { value: unknown }>];
+    const props = applyJobProperties({}, values ?? {});
+    return props.id === undefined ? undefined : { props: props as JobProperties, serial: reply?.serial ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads every property of a job object; undefined when the job has already gone. */
 export async function readJobProperties(
   client: StorageClient,

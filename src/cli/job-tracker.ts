@@ -10,7 +10,7 @@ import {
   type JobProperties,
   MESSAGE_TYPE_SIGNAL,
   PROPERTIES_IFACE,
-  readJobProperties,
+  readJobSnapshot,
   type StorageClient,
   subscribeToJobSignals,
 } from './bus-client.js';
@@ -69,8 +69,12 @@ export async function runJobCall<T>(
   const signals = opts.signals ?? process;
   let job: JobProperties | undefined;
   let path: string | undefined;
-  /** Signals are applied only once the first full read is in (anything earlier is older than it). */
-  let reading = true;
+  /**
+   * Signals that came while the first full read was under way: the daemon sends in order, so those with a
+   * serial above its reply's are newer than what it read, the others older. (The reply's continuation runs
+   * after dbus-next has dispatched the messages parsed with it, so order is decided by serial, not arrival.)
+   */
+  let early: dbus.Message[] | undefined = [];
   let settle!: (r: { end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }) => void;
   const ended = new Promise<{ end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }>(
     (resolve) => {
@@ -81,7 +85,8 @@ export async function runJobCall<T>(
   const timers: NodeJS.Timeout[] = [];
 
   const update = (changed: Record<string, { value: unknown }>) => {
-    if (!job) return;
+    // A final State is final: nothing older may overwrite what the job ended with.
+    if (!job || FINAL.has(job.state)) return;
     const before = job.bytesDone;
     applyJobProperties(job, changed);
     job.bytesDone = Math.max(before, job.bytesDone);
@@ -90,8 +95,9 @@ export async function runJobCall<T>(
   };
 
   const onMessage = (msg: dbus.Message) => {
-    if (msg.type !== MESSAGE_TYPE_SIGNAL || reading || !path || msg.path !== path) return;
+    if (msg.type !== MESSAGE_TYPE_SIGNAL || !path || msg.path !== path) return;
     if (msg.interface === PROPERTIES_IFACE && msg.member === 'PropertiesChanged') {
+      if (early) return void early.push(msg);
       const [, changed] = msg.body as [string, Record<string, { value: unknown }>];
       update(changed ?? {});
     }
@@ -140,7 +146,8 @@ export async function runJobCall<T>(
       string,
     ];
     path = jobPath;
-    job = (await readJobProperties(client, jobPath)) ?? {
+    const snapshot = await readJobSnapshot(client, jobPath);
+    job = snapshot?.props ?? {
       id,
       kind: '',
       target: '',
@@ -150,9 +157,11 @@ export async function runJobCall<T>(
       bytesTotal: 0,
       owner: -1,
     };
-    reading = false;
+    const newer = (early ?? []).filter((m) => snapshot === undefined || Number(m.serial) > snapshot.serial);
+    early = undefined;
     opts.onUpdate?.({ ...job });
     if (FINAL.has(job.state)) settle({ end: 'final' });
+    for (const m of newer) update((m.body as [string, Record<string, { value: unknown }>])[1] ?? {});
     if (interrupted) void cancel(id);
     const end = await ended;
     if (end.end === 'interrupted')
