@@ -13,7 +13,10 @@ export function readHostMounts(): string[] {
     .sort();
 }
 
-/** Mounts that would be a leak of ours: anything at the alias or inside a sandbox's sysroot. */
-export function readOurMounts(): string[] {
-  return readHostMounts().filter((l) => l.includes('/run/bootc') || l.includes('bsd-'));
+/**
+ * Mounts that would be a leak of ours: anything at the alias, or inside the given directories (a test's own
+ * stack and sandbox; by default any test directory, which files running in parallel may also mount in).
+ */
+export function readOurMounts(within: readonly string[] = ['bsd-']): string[] {
+  return readHostMounts().filter((l) => l.includes('/run/bootc') || within.some((d) => l.includes(d)));
 }

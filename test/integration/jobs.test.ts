@@ -17,11 +17,13 @@ let mountsBefore: string[];
 let testerUid: number;
 
 beforeAll(async () => {
-  mountsBefore = readOurMounts();
   s = await startStack();
+  mountsBefore = readOurMounts(ours());
   testerUid = Number((await run('id', ['-u', 'bsd-tester'])).stdout.trim());
 });
 afterAll(() => s?.stop());
+/** This file's own directories: other files, running in parallel, mount in theirs. */
+const ours = () => [s.dir, s.sandbox.sysroot, s.sandbox.run];
 
 type Jobs = [number, string, string, string, string][];
 const listJobs = async () => ((await callStorage(s.client, 'ListJobs')) as [Jobs])[0];
@@ -99,7 +101,7 @@ describe('reads, cancel and the queue', () => {
     s.proxy.setRate(FAST);
     expect(await listJobs()).toEqual([]);
     expect(await callStorage(s.client, 'Exists', 's', [ref])).toEqual([false]);
-    const { stdout } = await run('pgrep', ['-f', 'slow/img']).catch(() => ({ stdout: '' }));
+    const { stdout } = await run('pgrep', ['-f', `${s.proxy.host}/slow/img`]).catch(() => ({ stdout: '' }));
     expect(stdout.trim()).toBe('');
     expect(await callStorage(s.client, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);
   });
@@ -230,9 +232,11 @@ describe('process lifecycle', () => {
       destination: 'org.freedesktop.DBus',
     })) as [boolean];
     expect(has).toBe(false);
-    const { stdout } = await run('pgrep', ['-f', 'slow/img:v2']).catch(() => ({ stdout: '' }));
+    const { stdout } = await run('pgrep', ['-f', `${s.proxy.host}/slow/img:v2`]).catch(() => ({
+      stdout: '',
+    }));
     expect(stdout.trim()).toBe('');
-    expect(readOurMounts()).toEqual(mountsBefore);
+    expect(readOurMounts(ours())).toEqual(mountsBefore);
     s.proxy.setRate(FAST);
     await s.restartDaemon();
     expect(await callStorage(s.client, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);
