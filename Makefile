@@ -5,7 +5,7 @@ PREFIX ?= /usr
 DESTDIR ?=
 REPORTS := .cache/reports
 
-.PHONY: deps build bundle run check lint generate typecheck test-unit test-integration test-faults test-system bench install uninstall clean
+.PHONY: deps build bundle run check lint generate typecheck test-unit test-integration test-faults test-system test-browser bench install uninstall clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -13,6 +13,7 @@ deps:
 build: deps
 	npx tsc -p tsconfig.build.json
 	node scripts/bundle.mjs dist/bundle
+	node cockpit/build.mjs dist/cockpit/bootc-storage
 
 bundle: deps
 	node scripts/bundle.mjs dist/bundle
@@ -32,6 +33,7 @@ generate:
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p cockpit/tsconfig.json
 
 test-unit: deps
 	@mkdir -p $(REPORTS)
@@ -49,6 +51,11 @@ test-faults: deps
 test-system: deps
 	@mkdir -p $(REPORTS)
 	bash test/system/run.sh $(REPORTS)/system.json
+
+# The Cockpit page in Debian's Chromium through cockpit-ws/cockpit-bridge (screenshots: $(REPORTS)/browser/).
+test-browser: deps
+	@mkdir -p $(REPORTS)/browser
+	npx vitest run --project browser --reporter=default --reporter=json --outputFile.json=$(REPORTS)/browser.json
 
 # Benchmarks against raw podman, measured in the same run (never part of check).
 bench: build
@@ -69,7 +76,8 @@ check: deps
 	$(MAKE) --no-print-directory test-integration || status=1; \
 	$(MAKE) --no-print-directory test-faults || status=1; \
 	$(MAKE) --no-print-directory test-system || status=1; \
-	node scripts/summarize-tests.mjs $(REPORTS)/{unit,integration,faults,system}.json || status=1; \
+	$(MAKE) --no-print-directory test-browser || status=1; \
+	node scripts/summarize-tests.mjs $(REPORTS)/{unit,integration,faults,system,browser}.json || status=1; \
 	if [ $$status -ne 0 ]; then echo "make check: FAILED" >&2; fi; exit $$status
 
 clean:

@@ -38,6 +38,18 @@ export default defineConfig({
       },
       {
         test: {
+          // The Cockpit page (cockpit/) in Debian's Chromium through cockpit-ws and cockpit-bridge, against the
+          // daemon on a private bus with a registry and a real ostree sysroot. Serial: one browser at a time.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts', 'test/browser/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'system',
           include: ['test/system/**/*.test.ts'],
           testTimeout: 300_000,

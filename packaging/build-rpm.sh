@@ -26,6 +26,8 @@ mkdir -p "$top"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
 
 # The daemon (and CLI) bundles go into the tarball, so the spec's %build has nothing to fetch.
 node scripts/bundle.mjs dist/bundle
+# The Cockpit page, built here too, so %build needs no npm for it either.
+node cockpit/build.mjs dist/cockpit/bootc-storage
 
 stage="$top/stage/$name-$version"
 mkdir -p "$stage"
@@ -35,6 +37,7 @@ git ls-files -z --cached --others --exclude-standard |
   tar --null -T - -cf - | tar -xf - -C "$stage"
 mkdir -p "$stage/dist"
 cp -a dist/bundle "$stage/dist/"
+cp -a dist/cockpit "$stage/dist/"
 tar -C "$top/stage" --owner=0 --group=0 --numeric-owner -czf "$top/SOURCES/$name-$version.tar.gz" "$name-$version"
 rm -rf "$top/stage"
 cp packaging/$name.spec "$top/SPECS/"

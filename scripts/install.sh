@@ -25,6 +25,7 @@
 #   /usr/share/polkit-1/actions/org.bootc.storage.policy  polkit actions
 #   /usr/share/man/man1/bootc-storagectl.1                man page
 #   /usr/share/bash-completion/completions/bootc-storagectl  bash completion
+#   /usr/share/cockpit/bootc-storage/…                    the Cockpit page (cockpit/build.mjs), when it has been built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +59,7 @@ dbusdir="$prefix/share/dbus-1"
 polkitdir="$prefix/share/polkit-1/actions"
 mandir="$prefix/share/man/man1"
 bashcompdir="$prefix/share/bash-completion/completions"
+cockpitdir="$prefix/share/cockpit/bootc-storage"
 
 # One line per installed file: source|destination (below PREFIX)|mode|kind. kind: copy, wrapper (a shell
 # script that runs the named bundle), daemon-wrapper (scripts/daemon-launcher.sh.in for that bundle), unit (a
@@ -91,6 +93,15 @@ manifest() {
       esac
     done
   fi
+  # The Cockpit page package (make build: dist/cockpit/bootc-storage), listed the same way: what the build made,
+  # or on uninstall what is installed in its own directory.
+  local page_root=dist/cockpit/bootc-storage
+  if [ "$mode" = uninstall ]; then page_root="$destdir$cockpitdir"; fi
+  if [ -d "$page_root" ]; then
+    (cd "$page_root" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) | while IFS= read -r f; do
+      echo "dist/cockpit/bootc-storage/$f|$cockpitdir/$f|0644|copy"
+    done
+  fi
 }
 
 if [ "$mode" = uninstall ]; then
@@ -105,6 +116,7 @@ if [ "$mode" = uninstall ]; then
     find "$destdir$libdir/node_modules" -depth -type d -empty -delete
   fi
   rmdir -- "$destdir$libdir" 2>/dev/null || true
+  if [ -d "$destdir$cockpitdir" ]; then find "$destdir$cockpitdir" -depth -type d -empty -delete; fi
   exit 0
 fi
 
