@@ -3,11 +3,12 @@
 // /var/lib/containers/storage. Works without a loaded policy: matchpathcon answers from the file_contexts file
 // and setfattr writes the `security.selinux` attributes, so this path is the same on a host and in tests.
 
-import { type BigIntStats, lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
-import { listDeployments } from '../gc/find-roots.js';
+// The ostree deployment logic lives with garbage collection, which needs it first (roots per deployment).
+import { findBootedDeployment } from '../gc/booted-deployment.js';
 import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
 import { LABEL_AS_PATH, type Relabeler, relabelWithRestorecon } from './relabel.js';
@@ -61,24 +62,6 @@ function readSmallFile(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The deployment whose directory is `hostRoot` itself (same st_dev and st_ino), as libostree finds it. */
-export function findBootedDeployment(sysroot: string, hostRoot = '/'): string | undefined {
-  let root: BigIntStats;
-  try {
-    root = statSync(hostRoot, { bigint: true });
-  } catch {
-    return undefined;
-  }
-  return listDeployments(sysroot).find((d) => {
-    try {
-      const st = statSync(d, { bigint: true });
-      return st.dev === root.dev && st.ino === root.ino;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /**
