@@ -3,7 +3,7 @@
 // by puppeteer-core, with every console error and page error recorded so a test can fail on them.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Frame, type Page } from 'puppeteer-core';
 import { getFreePort } from './ports.js';
@@ -55,7 +55,9 @@ export async function startCockpitWs(opts: {
   chmodSync(tmp.path, 0o755); // the session's user reads the package directory
   const data = join(tmp.path, 'data');
   mkdirSync(join(data, 'cockpit'), { recursive: true });
-  symlinkSync(opts.pageDir ?? TEST_PAGE_DIR, join(data, 'cockpit', PACKAGE));
+  // A copy, not a link: the checkout may sit in a 0700 directory (a `mktemp -d` clone, as CI's), which the
+  // session's user could not traverse.
+  cpSync(opts.pageDir ?? TEST_PAGE_DIR, join(data, 'cockpit', PACKAGE), { recursive: true });
   const home = join(tmp.path, 'home');
   mkdirSync(home, { recursive: true });
   if (opts.user) chownSync(home, opts.user.uid, opts.user.gid);

@@ -331,7 +331,11 @@ describe('retries and the space check, over both transports', () => {
       ref.replace(h(), s.flaky.host),
       'always',
     ])) as [number, string];
-    await waitFor(async () => /done|failed/.test(String(plain(await getAll(path)).State)), 'the pull', 60_000);
+    await waitFor(
+      async () => /done|failed/.test(String(plain(await getAll(path)).State)),
+      'the pull',
+      60_000,
+    );
     const p = plain(await getAll(path));
     expect(p).toMatchObject({ State: 'done', Attempt: 3 });
     const statuses = s.flaky.manifestRequests('admin/flaky').map((r) => r.status);
@@ -355,10 +359,12 @@ describe('retries and the space check, over both transports', () => {
     expect(last).toMatchObject({ attempt: 2, fetched: true });
     expect(Math.max(...attempts)).toBe(2);
     const before = s.flaky.manifestRequests('admin/flaky2').length;
-    const err = await vl.call(`${S}.Pull`, { image: `${s.flaky.host}/admin/flaky2:nosuch`, policy: 'always' }).then(
-      () => 'no error',
-      (e: unknown) => (e instanceof VarlinkCallError ? e.error : String(e)),
-    );
+    const err = await vl
+      .call(`${S}.Pull`, { image: `${s.flaky.host}/admin/flaky2:nosuch`, policy: 'always' })
+      .then(
+        () => 'no error',
+        (e: unknown) => (e instanceof VarlinkCallError ? e.error : String(e)),
+      );
     expect(err).toBe(`${S}.PullFailed`);
     // One attempt: the manifest was asked for once (podman asks once per attempt for a plain tag).
     expect(s.flaky.manifestRequests('admin/flaky2').length - before).toBeLessThanOrEqual(2);
