@@ -2,10 +2,9 @@
 // properties from the job fields (core/job-fields.ts); what only D-Bus has (object paths, signals, the
 // storage object's properties, Job.Cancel) is defined here. Introspection and the XML file follow from it.
 
-import { JOB_PATH_PREFIX as CORE_JOB_PATH_PREFIX, type Field, signatureOf } from '../../core/contract.js';
+import { type Field, signatureOf } from '../../core/contract.js';
 import { JOB_FIELDS, propertyName } from '../../core/job-fields.js';
 import { operationsOf } from '../../core/operations.js';
-
 import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from './names.js';
 
 export { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH };
