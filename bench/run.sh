@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-ALL=(reads pull concurrent queue prune reads-during-pull memory)
+ALL=(reads pull concurrent queue prune reads-during-pull memory scale)
 if [ $# -gt 0 ]; then
   BENCHES=("$@")
   WRITE_DOC=0
@@ -33,6 +33,9 @@ node bench/bundle.mjs .cache/bench
 
 OUT=$(mktemp -d /tmp/bsd-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
+# Each benchmark appends its verdicts here (bench/targets.ts); they are summed up in one table at the end.
+export BENCH_TARGETS="$OUT/targets.jsonl"
+: >"$BENCH_TARGETS"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -83,11 +86,12 @@ for b in "${BENCHES[@]}"; do
   echo >>"$OUT/$b.md"
 done
 echo "_Total: $((SECONDS - start)) s._" >"$OUT/zz-footer.md"
+node scripts/bench-summary.mjs "$BENCH_TARGETS" | tee "$OUT/01-targets.md"
 
 if [ "$WRITE_DOC" -eq 1 ]; then
   mkdir -p docs
   {
-    cat "$OUT/00-header.md"
+    cat "$OUT/00-header.md" "$OUT/01-targets.md"
     for b in "${BENCHES[@]}"; do cat "$OUT/$b.md"; done
     cat "$OUT/zz-footer.md"
   } >docs/benchmarks.md

@@ -3,41 +3,54 @@
 // goes the one dependency that cannot be inlined: koffi (FFI, for the ostree sysroot lock's fcntl), whose
 // JavaScript entry loads a native koffi.node per platform. It stays external and is copied, trimmed to what
 // Node's resolver and koffi's own loader read on this machine's architecture, into <outdir>/node_modules, where
-// `import('koffi')`/`require('koffi')` from a bundle find it.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+// `import('koffi')`/`require('koffi')` from a bundle find it. The esbuild options (what is left out or loaded
+// lazily to keep the idle daemon light) are in scripts/bundle-options.mjs. Code loaded only on first use (the
+// Varlink transport, the GC roots of a collection, XML) stays in the one file, wrapped by esbuild so it is
+// evaluated only when its dynamic import() runs: nothing more to install.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { asciiOnly, daemonBuildOptions } from './bundle-options.mjs';
 
 const outdir = process.argv[2] ?? 'dist/bundle';
 const entries = [
-  ['src/daemon.ts', 'bootc-storaged.cjs'],
+  ['src/daemon.ts', 'bootc-storaged-main.cjs'], // started through bootc-storaged.cjs (below)
   ['src/cli/main.ts', 'bootc-storagectl.cjs'],
 ].filter(([src]) => existsSync(src));
 
-await Promise.all(
-  entries.map(([src, out]) =>
-    build({
-      entryPoints: [src],
-      outfile: `${outdir}/${out}`,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs', // dbus-next and pino are CommonJS; a CJS bundle needs no require shims
-      // An external map: an inline one is kept in memory as source text (+20 MB RSS, measured). Node reads the
-      // .map file only when run with --enable-source-maps.
-      sourcemap: 'linked',
-      logLevel: 'warning',
-      // Optional native/X11 pieces of dbus-next that a system daemon never loads (X11 session-bus discovery,
-      // unix-fd passing): left out. koffi is shipped beside the bundle (below).
-      external: ['x11', 'usocket', 'koffi'],
-      // execa's signal-description tables, never shown here: a stub (scripts/human-signals-stub.mjs).
-      alias: { 'human-signals': './scripts/human-signals-stub.mjs' },
-    }),
-  ),
-);
+await Promise.all(entries.map(([src, out]) => build(daemonBuildOptions(src, `${outdir}/${out}`))));
+for (const [, out] of entries) asciiOnly(`${outdir}/${out}`);
 
 copyKoffiRuntime(join(outdir, 'node_modules'));
+writeDaemonLoader(outdir);
+
+/**
+ * bootc-storaged.cjs, what the launcher and the tests run: scripts/daemon-loader.cjs, which runs
+ * bootc-storaged-main.cjs with V8's code cache. The cache is made here by one `--version` run (every module of
+ * the bundle evaluated) with the flags the unit gives node, so V8 accepts it at run time; a node of another
+ * version or other flags rejects it and compiles as usual.
+ */
+function writeDaemonLoader(dir) {
+  const loader = join(dir, 'bootc-storaged.cjs');
+  copyFileSync('scripts/daemon-loader.cjs', loader);
+  rmSync(`${loader}.map`, { force: true }); // the map of an older single-file bundle: the map is the main's now
+  chmodSync(loader, 0o755);
+  const cache = join(dir, 'bootc-storaged-main.cjs.cache');
+  rmSync(cache, { force: true });
+  const r = spawnSync(process.execPath, [loader, '--version'], {
+    env: { ...process.env, NODE_OPTIONS: unitNodeOptions(), BOOTC_STORAGED_WRITE_CODE_CACHE: '1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (r.status !== 0 || !existsSync(cache)) throw new Error(`bundle: cannot write the code cache ${cache}`);
+}
+
+/** NODE_OPTIONS of systemd/bootc-storaged.service: the V8 flags the cache must be made with. */
+function unitNodeOptions() {
+  const unit = readFileSync('systemd/bootc-storaged.service', 'utf8');
+  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? '';
+}
 
 /**
  * koffi's runtime for this architecture, as npm lays it out: koffi's entry points (ESM, which the bundle's

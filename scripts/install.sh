@@ -9,7 +9,9 @@
 # carry PREFIX paths, never DESTDIR ones. Needs dist/bundle/bootc-storaged.cjs (make build).
 #
 # What it installs (with PREFIX=/usr):
-#   /usr/lib/bootc-storaged/bootc-storaged.cjs            the daemon, bundled (node, no node_modules)
+#   /usr/lib/bootc-storaged/bootc-storaged.cjs            the daemon's loader: runs bootc-storaged-main.cjs
+#   /usr/lib/bootc-storaged/bootc-storaged-main.cjs       the daemon, bundled (node, no node_modules)
+#   /usr/lib/bootc-storaged/bootc-storaged-main.cjs.cache its V8 code cache (made by the build)
 #   /usr/lib/bootc-storaged/bootc-storagectl.cjs          the CLI, when it has been built
 #   /usr/lib/bootc-storaged/node_modules/…                koffi (FFI) for this architecture, beside the bundles:
 #                                                         koffi/…, @koromix/koffi-linux-<arch>/…/koffi.node
@@ -66,6 +68,9 @@ cockpitdir="$prefix/share/cockpit/bootc-storage"
 # copy with /usr paths rewritten for PREFIX).
 manifest() {
   echo "dist/bundle/bootc-storaged.cjs|$libdir/bootc-storaged.cjs|0644|copy"
+  # The loader above runs this bundle with V8's code cache (scripts/daemon-loader.cjs, scripts/bundle.mjs).
+  echo "dist/bundle/bootc-storaged-main.cjs|$libdir/bootc-storaged-main.cjs|0644|copy"
+  echo "dist/bundle/bootc-storaged-main.cjs.cache|$libdir/bootc-storaged-main.cjs.cache|0644|copy"
   echo "bootc-storaged.cjs|$libexecdir/bootc-storaged|0755|daemon-wrapper"
   echo "dist/bundle/bootc-storagectl.cjs|$libdir/bootc-storagectl.cjs|0644|copy"
   echo "bootc-storagectl.cjs|$bindir/bootc-storagectl|0755|wrapper"

@@ -5,21 +5,20 @@
 // First of all: from here on SIGUSR1 cannot open Node's inspector (no-inspector.ts).
 import './no-inspector.js';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import dbus from 'dbus-next';
 import { BUS_NAME } from './api/dbus/members.js';
 import { limitIncomingMessages, STORAGE_MESSAGE_LIMITS } from './api/dbus/message-limit.js';
 import { DBusServer } from './api/dbus/server.js';
+import { createLazyVarlink } from './api/varlink/lazy-server.js';
 import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
-import { createVarlinkStorageServer } from './api/varlink/server.js';
 import { PolkitAuthority } from './authz/polkit.js';
 import { StorageService } from './core/storage-service.js';
 import { StoreHandle, type StoreState } from './core/store-handle.js';
+import { type DaemonOptions, OptionError, parseDaemonArgs, renderHelp } from './daemon-options.js';
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
 import { killAllPodman } from './storage/run-podman.js';
 import { STORE_SUBPATH, Store } from './storage/store.js';
-import { STORE_LAYOUTS, type StoreLayout } from './storage/store-location.js';
 import { notifySystemd, startWatchdog } from './systemd-notify.js';
 import { VERSION } from './version.js';
 
@@ -31,114 +30,23 @@ const READY_WAIT_MS = 2000;
 /** Shutdown must finish within this, or the process exits anyway (systemd's stop timeout is longer). */
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
-const parseSeconds = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds ≥ 0');
-  return n;
-};
+/** The command line, or exit: --help and --version print and exit 0, a bad option exits 1 (as commander did). */
+function readOptions(): DaemonOptions {
+  try {
+    const parsed = parseDaemonArgs(process.argv.slice(2));
+    if (parsed === 'help' || parsed === 'version') {
+      process.stdout.write(parsed === 'help' ? renderHelp() : `${VERSION}\n`);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (err) {
+    if (!(err instanceof OptionError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  }
+}
 
-const parseCount = (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
-  return n;
-};
-
-/** Bytes, optionally with a binary suffix: 1073741824, 1024M, 1G, 0. */
-const parseBytes = (v: string) => {
-  const m = /^(\d+)(?:([KMGT])i?)?B?$/i.exec(v.trim());
-  const n = m ? Number(m[1]) * 1024 ** ['', 'K', 'M', 'G', 'T'].indexOf((m[2] ?? '').toUpperCase()) : NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected bytes, e.g. 1073741824, 512M or 1G');
-  return n;
-};
-
-const program = new Command()
-  .name('bootc-storaged')
-  .description(
-    "Owns bootc's containers-storage instance and serves it on the system bus as org.bootc.Storage",
-  )
-  .version(VERSION)
-  .option('--sysroot <dir>', 'sysroot holding ostree/bootc/storage', '/sysroot')
-  .option('--run <dir>', 'run directory (runroot at <run>/bootc/storage)', '/run')
-  .option(
-    '--auth-root <dir>',
-    'where {run,etc,usr/lib}/ostree/auth.json are looked up (default: the sysroot)',
-  )
-  .option(
-    '--idle-timeout <seconds>',
-    'exit after this long with no calls and no jobs (0: never; default 120 under systemd, else 0)',
-    parseSeconds,
-  )
-  .option(
-    '--stall-timeout <seconds>',
-    'fail a pull that makes no progress for this long (0: never)',
-    parseSeconds,
-    300,
-  )
-  .option(
-    '--pull-timeout <seconds>',
-    'fail a pull that takes longer than this in total (0: a one-day cap)',
-    parseSeconds,
-    21600,
-  )
-  .option(
-    '--lock-timeout <seconds>',
-    'how long GarbageCollect waits for the ostree sysroot lock (bootc/ostree deploying)',
-    parseSeconds,
-    300,
-  )
-  .option(
-    '--job-retention <seconds>',
-    'how long an ended job stays readable (its object, State, Result, ErrorName) for callers that started it with a Start method',
-    parseSeconds,
-    60,
-  )
-  .option(
-    '--pull-retries <n>',
-    'retry a pull this many times after a transient failure (refused/reset, timeout, stall, HTTP 5xx/429)',
-    parseCount,
-    3,
-  )
-  .option(
-    '--space-reserve <bytes>',
-    "refuse a pull (NoSpace) that would leave less free on the store's file system (K/M/G/T suffixes)",
-    parseBytes,
-    1024 ** 3,
-  )
-  .addOption(
-    new Option(
-      '--layout <layout>',
-      'where the store lives: ostree/bootc, composefs/bootc (linked), or detect',
-    )
-      .choices(STORE_LAYOUTS)
-      .default('auto'),
-  )
-  .option(
-    '--no-progress-totals',
-    "don't ask the registry for pull sizes (saves a manifest GET per pull; no space check then)",
-  )
-  .option('--self-check', 'create/open the store, list it, print a JSON summary and exit')
-  .option(
-    '--varlink-socket <path>',
-    'where the Varlink API listens when not socket-activated (default: <run>/bootc/org.bootc.Storage)',
-  )
-  .parse();
-
-const opts = program.opts<{
-  sysroot: string;
-  run: string;
-  authRoot?: string;
-  stallTimeout: number;
-  pullTimeout: number;
-  lockTimeout: number;
-  jobRetention: number;
-  pullRetries: number;
-  spaceReserve: number;
-  layout: StoreLayout;
-  progressTotals: boolean;
-  idleTimeout?: number;
-  selfCheck?: boolean;
-  varlinkSocket?: string;
-}>();
+const opts = readOptions();
 const log = createLogger();
 // A promise rejected with nobody listening is a bug, but never a reason to drop every queued job: log it.
 process.on('unhandledRejection', (err) => log.error({ err: String(err) }, 'unhandled rejection'));
@@ -194,15 +102,22 @@ async function serve(handle: StoreHandle): Promise<number> {
     },
   });
   server.start();
-  const varlink = createVarlinkStorageServer({
-    service,
-    authority,
-    version: VERSION,
+  // The Varlink transport is loaded when its first client connects (lazy-server.ts): nothing of it at rest.
+  const varlink = createLazyVarlink(
+    () =>
+      import('./api/varlink/server.js').then(({ createVarlinkStorageServer }) =>
+        createVarlinkStorageServer({
+          service,
+          authority,
+          version: VERSION,
+          log,
+          onActivity: () => {
+            lastActivity = Date.now();
+          },
+        }),
+      ),
     log,
-    onActivity: () => {
-      lastActivity = Date.now();
-    },
-  });
+  );
 
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => {

@@ -1,13 +1,13 @@
-// The one way this project runs a child process (execa underneath). It owns the child's whole life: its own
-// process group, so a cancel, a time limit or a stdout overflow reaches every descendant (SIGTERM, then SIGKILL
-// after a grace period, then the pipes are cut so a grandchild holding them cannot wedge the call); a capped
-// stdout; a stderr tail and a per-line callback; extra fds passed at fixed indexes. execa's own `cancelSignal`
-// and `timeout` kill only the direct child, so they are not used.
+// The one way this project runs a child process (node:child_process underneath). It owns the child's whole
+// life: its own process group, so a cancel, a time limit or a stdout overflow reaches every descendant (SIGTERM,
+// then SIGKILL after a grace period, then the pipes are cut so a grandchild holding them cannot wedge the call);
+// a capped stdout; a stderr tail and a per-line callback; extra fds passed at fixed indexes. (execa was used
+// here once: it cost the idle daemon ~5 MiB and ~15 ms of start-up for nothing spawn() lacks, bench/memory.ts.)
 
+import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { execa, type ResultPromise } from 'execa';
 
 /** Why the runner ended a child itself: the AbortSignal fired, the time limit passed, or stdout overflowed. */
 export type StopReason = 'canceled' | 'timeout' | 'overflow';
@@ -93,7 +93,6 @@ export function startSupervised(
 ): SupervisedProcess {
   const argv = [file, ...args];
   const ownGroup = !opts.terminal;
-  let sub: ResultPromise | undefined;
   let settled = false;
   let stopped: StopReason | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -105,18 +104,32 @@ export function startSupervised(
   const tailChars = opts.stderrTailChars ?? DEFAULT_STDERR_TAIL;
   const maxStdout = opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
 
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env, // the whole environment, never merged with ours
+      stdio: buildStdio(opts),
+      detached: ownGroup, // its own process group (and session), so a stop reaches every descendant
+      windowsHide: true,
+    });
+  } catch (err) {
+    // Invalid arguments (a NUL byte in argv, say) throw at once; nothing was started.
+    return notStarted(argv, err as NodeJS.ErrnoException);
+  }
+
   const kill = (sig: NodeJS.Signals) => {
     // A settled child's group id may since have been reused by the kernel: never signal it.
-    if (settled || sub?.pid === undefined) return;
-    if (!ownGroup && (sub.exitCode !== null || sub.signalCode !== null)) return;
+    if (settled || child.pid === undefined) return;
+    if (!ownGroup && (child.exitCode !== null || child.signalCode !== null)) return;
     try {
-      process.kill(ownGroup ? -sub.pid : sub.pid, sig);
+      process.kill(ownGroup ? -child.pid : child.pid, sig);
     } catch {
       // ESRCH: already gone
     }
   };
   const cutPipes = () => {
-    for (const s of sub?.stdio ?? []) s?.destroy();
+    for (const s of child.stdio) s?.destroy();
   };
   const stop = (reason: StopReason) => {
     if (stopped !== undefined || settled) return;
@@ -135,34 +148,6 @@ export function startSupervised(
     killTimer.unref();
   };
   const onAbort = () => stop('canceled');
-
-  try {
-    sub = execa(file, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      extendEnv: false,
-      stdio: buildStdio(opts) as never,
-      detached: ownGroup, // its own process group (and session), so a stop reaches every descendant
-      reject: false,
-      buffer: false, // read here, with caps; execa's maxBuffer would kill the direct child only
-      stripFinalNewline: false,
-      cleanup: false, // parent death is handled by the callers (setpriv --pdeathsig) and killAll on shutdown
-      forceKillAfterDelay: false,
-      windowsHide: true,
-    });
-  } catch (err) {
-    const result: SupervisedResult = {
-      exitCode: null,
-      signal: null,
-      stdout: '',
-      stderrTail: '',
-      argv,
-      spawnError: err as NodeJS.ErrnoException,
-    };
-    settled = true;
-    return { pid: undefined, result: Promise.resolve(result), stream: () => undefined, kill, stop };
-  }
-  const child = sub;
 
   if (opts.signal?.aborted) queueMicrotask(onAbort);
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -184,27 +169,34 @@ export function startSupervised(
   child.stderr?.on('data', (chunk: Buffer) => onStderr(decoder.write(chunk)));
   child.stderr?.on('end', () => onStderr(decoder.end()));
 
-  const finish = (r: { exitCode?: number; signal?: string; cause?: unknown; message?: string }) => {
-    settled = true;
-    if (timeout) clearTimeout(timeout);
-    if (killTimer) clearTimeout(killTimer);
-    opts.signal?.removeEventListener('abort', onAbort);
-    if (partialLine.length > 0) opts.onStderrLine?.(partialLine);
-    const notStarted = child.pid === undefined;
-    return {
-      exitCode: r.exitCode ?? null,
-      signal: (r.signal as NodeJS.Signals | undefined) ?? null,
-      stdout: Buffer.concat(stdoutChunks).toString('utf8'),
-      stderrTail,
-      argv,
-      stopped,
-      spawnError: notStarted
-        ? ((r.cause as NodeJS.ErrnoException | undefined) ?? new Error(r.message ?? `cannot start ${file}`))
-        : undefined,
-    } satisfies SupervisedResult;
-  };
-  // reject: false makes execa resolve for every outcome; an internal failure is still mapped, never thrown.
-  const result = child.then(finish, (err: unknown) => finish({ cause: err, message: String(err) }));
+  const result = new Promise<SupervisedResult>((resolve) => {
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (timeout) clearTimeout(timeout);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (partialLine.length > 0) opts.onStderrLine?.(partialLine);
+      resolve({
+        exitCode,
+        signal,
+        stdout: Buffer.concat(stdoutChunks).toString('utf8'),
+        stderrTail,
+        argv,
+        stopped,
+        spawnError,
+      });
+    };
+    // 'close': the child exited and every pipe closed (or was cut). An 'error' without a pid: it never started
+    // (ENOENT, EACCES, a missing cwd); once started, 'error' only reports a failed kill, which is handled above.
+    child.once('close', (code, signal) => finish(code, signal));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) {
+        cutPipes();
+        finish(null, null, err);
+      }
+    });
+  });
 
   return {
     pid: child.pid,
@@ -212,6 +204,25 @@ export function startSupervised(
     stream: (index) => (child.stdio[index] as Readable | null | undefined) ?? undefined,
     kill,
     stop,
+  };
+}
+
+/** A child that could not be started at all: a settled result carrying why. */
+function notStarted(argv: readonly string[], spawnError: NodeJS.ErrnoException): SupervisedProcess {
+  const result: SupervisedResult = {
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderrTail: '',
+    argv,
+    spawnError,
+  };
+  return {
+    pid: undefined,
+    result: Promise.resolve(result),
+    stream: () => undefined,
+    kill: () => {},
+    stop: () => {},
   };
 }
 

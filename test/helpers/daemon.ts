@@ -9,6 +9,10 @@ import { waitFor } from './wait-for.js';
 
 const { Message } = dbus;
 export const DAEMON_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged.cjs');
+/** The bundle itself, which DAEMON_BUNDLE (scripts/daemon-loader.cjs) runs with V8's code cache. */
+export const DAEMON_MAIN_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged-main.cjs');
+/** The V8 flags bootc-storaged.service gives node (its Environment=NODE_OPTIONS=; a unit test keeps them equal). */
+export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
 
 /**
  * The daemon as its installed launcher (scripts/daemon-launcher.sh.in) starts it: node exec'd by
@@ -46,16 +50,17 @@ export async function startDaemon(opts: {
   waitForName?: boolean;
   /** Start it from this process's mount namespace (a test's stand-in for a host, host-namespace.ts). */
   hostPid?: number;
+  /** Another bundle file to run (default DAEMON_BUNDLE, the loader the package installs). */
+  bundle?: string;
 }): Promise<DaemonProcess> {
-  const [file = 'unshare', ...argv] = launchCommand(opts.hostPid, [
-    '--sysroot',
-    opts.sysroot,
-    '--run',
-    opts.run,
-    ...(opts.args ?? []),
-  ]);
+  const [file = 'unshare', ...argv] = launchCommand(
+    opts.hostPid,
+    ['--sysroot', opts.sysroot, '--run', opts.run, ...(opts.args ?? [])],
+    opts.bundle,
+  );
   const proc = spawn(file, argv, {
     env: {
+      NODE_OPTIONS: DAEMON_NODE_OPTIONS,
       ...opts.env,
       ...launchEnv(opts.hostPid),
       DBUS_SYSTEM_BUS_ADDRESS: opts.busAddress,

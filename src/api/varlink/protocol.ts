@@ -228,6 +228,11 @@ export class VarlinkServer {
     clearTimeout(timer);
   }
 
+  /** Serves a connection accepted elsewhere (lazy-server.ts's listener, which loads this code on first use). */
+  adopt(socket: Socket): void {
+    this.accept(socket);
+  }
+
   private accept(socket: Socket): void {
     if (this.closing) {
       socket.destroy();

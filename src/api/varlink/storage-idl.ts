@@ -195,7 +195,8 @@ method List() -> (
 #
 # polkit action: org.bootc.storage.pull. Errors: InvalidReference, InvalidArgument (unknown policy),
 # PullFailed (after retrying transient failures: connection refused or reset, timeouts, HTTP 5xx and 429),
-# NoSpace (before podman starts, when the registry says the image cannot fit), Busy, Canceled, StorageFailure,
+# NoSpace (when the registry says the image cannot fit: before the pull starts, or, with more than 16 GiB free
+# past the reserve, as soon as the registry answers, stopping the pull), Busy, Canceled, StorageFailure,
 # StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied (polkit refused).
 method Pull(
   # Fully-qualified reference (see "Image references").
@@ -223,7 +224,9 @@ method Pull(
   # Which try of the current pull this is: 1, then 2, 3… while transient registry failures are retried.
   attempt: int,
   # "missing": true when the image was pulled, false when it was already present; "always": true; "newer":
-  # true only when the pull changed the image ID the reference names. Varlink: only in the final reply.
+  # true only when the pull changed the image ID the reference names. A digest reference (repo@sha256:...) the
+  # store already has is false under every policy: a digest names immutable content, so nothing is fetched.
+  # Varlink: only in the final reply.
   fetched: ?bool
 )
 
@@ -391,7 +394,8 @@ method SyncBoundImages(
 #
 # polkit action: org.bootc.storage.pull. Errors: InvalidReference, InvalidArgument (unknown policy),
 # PullFailed (after retrying transient failures: connection refused or reset, timeouts, HTTP 5xx and 429),
-# NoSpace (before podman starts, when the registry says the image cannot fit), Busy, StorageFailure,
+# NoSpace (when the registry says the image cannot fit: before the pull starts, or, with more than 16 GiB free
+# past the reserve, as soon as the registry answers, stopping the pull), Busy, StorageFailure,
 # StoreUnavailable, ReadOnlyFilesystem, org.varlink.service.PermissionDenied (polkit refused).
 method StartPull(
   # Fully-qualified reference (see "Image references").

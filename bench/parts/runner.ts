@@ -1,0 +1,7 @@
+// What every in-house part below builds on: the error catalogue (src/errors.ts), the process runner
+// (src/process/supervise.ts, node:child_process) and executable lookup.
+import { createError } from '../../src/errors.js';
+import { runSupervised } from '../../src/process/supervise.js';
+import { findExecutable } from '../../src/storage/find-executable.js';
+
+(globalThis as { keep?: unknown }).keep = [createError, runSupervised, findExecutable];
