@@ -74,6 +74,11 @@ export interface Operation<S extends z.ZodTuple = z.ZodTuple, R = unknown> {
   jobKind?: JobKind;
   /** A job handle: reply with the job's id and object path as soon as it is queued (or joined). */
   handle?: boolean;
+  /**
+   * `run`'s value is a snapshot: the same object until the answer changes (the image view's array), never
+   * mutated. A transport may then keep its projection of that object (D-Bus: the marshalled body).
+   */
+  snapshot?: boolean;
   /** A method of one transport only (D-Bus has job objects where Varlink needs GetJob). */
   only?: 'dbus' | 'varlink';
   /** The call into the core. */

@@ -15,6 +15,7 @@ import DBusBuffer from 'dbus-next/lib/dbus-buffer.js';
 import messageModule from 'dbus-next/lib/message.js';
 import { MAX_LIST_ARGS, MAX_REFERENCE_LENGTH } from '../../core/targets.js';
 import { createError } from '../../errors.js';
+import { noteParsed, TRACE_CALLS } from './call-trace.js';
 import { mapErrorToDBus } from './map-error.js';
 
 const MiB = 1024 * 1024;
@@ -154,6 +155,7 @@ function readMessages(
   let message: RawMessage | undefined; // the header fields of the message being read
   let fds: unknown[] | undefined;
   let dropping = 0; // bytes of a refused body still to be read and thrown away
+  let parseStart = 0n; // when tracing (call-trace.ts): when this message's header fields began to be parsed
   const take = (size: number): Buffer | undefined => {
     const chunk = stream.read(size);
     if (!chunk) return undefined;
@@ -184,6 +186,7 @@ function readMessages(
         const padded = ((fieldBytes + 7) >> 3) << 3;
         const fields = padded > 0 ? take(padded) : EMPTY;
         if (!fields) return;
+        if (TRACE_CALLS) parseStart = process.hrtime.bigint();
         message = parseFields(h, fields, fieldBytes, u32(8), fds, opts);
         const limit = limitFor(limiter, message);
         if (limit !== undefined && bodyBytes > limit) {
@@ -206,6 +209,7 @@ function readMessages(
       if (bodyBytes > 0 && msg.signature) {
         msg.body = new DBusBuffer(body, 0, h[0], fds, opts).read(msg.signature);
       }
+      if (TRACE_CALLS) noteParsed(parseStart);
       onMessage(msg);
     }
   });

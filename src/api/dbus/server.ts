@@ -8,13 +8,16 @@ import { z } from 'zod';
 import { ACTION_CANCEL_FOREIGN, ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
+import { ReadGrants } from '../../authz/read-grants.js';
 import type { Job } from '../../core/job-view.js';
 import { type Caller, findOperation, type Operation } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, escapeControls, toStorageError } from '../../errors.js';
+import { CallTrace, TRACE_CALLS } from './call-trace.js';
 import { introspect } from './interface-xml.js';
 import { JobObjects, OBJECT_MANAGER_IFACE } from './job-objects.js';
 import { mapErrorToDBus } from './map-error.js';
+import { marshalBody } from './marshal.js';
 import {
   inSignature,
   JOB_IFACE,
@@ -28,15 +31,21 @@ import {
   STORAGE_PROPERTIES,
   signatureOf,
 } from './members.js';
+import { ReplyWriter } from './reply-writer.js';
 import { jobProps, requesterKey } from './wire.js';
 
 const { Message, Variant } = dbus;
 const METHOD_CALL = 1;
+const SIGNAL = 4;
 /** D-Bus header flag ALLOW_INTERACTIVE_AUTHORIZATION. */
 const FLAG_ALLOW_INTERACTIVE = 0x4;
-/** A positive answer for the read action is reused for this long per caller (reads are hot; polkit is ~7 ms). */
-const READ_AUTH_TTL_MS = 10_000;
-const READ_AUTH_CACHE_MAX = 4096;
+const BUS_DRIVER = 'org.freedesktop.DBus';
+const POLKIT_AUTHORITY_IFACE = 'org.freedesktop.PolicyKit1.Authority';
+/** The signals that end read grants: a caller leaving the bus, and polkit's rules or authorizations changing. */
+const GRANT_MATCHES = [
+  `type='signal',sender='${BUS_DRIVER}',path='/org/freedesktop/DBus',interface='${BUS_DRIVER}',member='NameOwnerChanged'`,
+  `type='signal',sender='org.freedesktop.PolicyKit1',interface='${POLKIT_AUTHORITY_IFACE}',member='Changed'`,
+];
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
 const INTROSPECT_IFACE = 'org.freedesktop.DBus.Introspectable';
 const PEER_IFACE = 'org.freedesktop.DBus.Peer';
@@ -56,7 +65,11 @@ export class DBusServer {
   private readonly service: StorageService;
   private readonly authority: Authority;
   private readonly log: Logger;
-  private readonly readAuth = new Map<string, number>();
+  /** polkit's yes to the read action per caller, for a few seconds (authz/read-grants.ts). */
+  private readonly readGrants = new ReadGrants();
+  private readonly replies: ReplyWriter;
+  /** The marshalled D-Bus body of a snapshot operation's value (List: per image view snapshot). */
+  private readonly bodies = new WeakMap<object, Buffer>();
   /** The job objects this server publishes (signals, PropertiesChanged, ObjectManager). */
   private readonly jobs: JobObjects;
   private inFlight = 0;
@@ -67,6 +80,7 @@ export class DBusServer {
     this.authority = opts.authority;
     this.log = opts.log;
     this.jobs = new JobObjects(opts.bus, opts.service);
+    this.replies = new ReplyWriter(opts.bus);
   }
 
   /** Method calls being answered (the daemon does not idle-exit while one is). */
@@ -78,6 +92,39 @@ export class DBusServer {
   start(): void {
     this.bus.addMethodHandler((msg: dbus.Message) => this.route(msg));
     this.jobs.start();
+    this.watchGrants();
+  }
+
+  /** Ends read grants when their caller leaves the bus or polkit's answers may have changed. */
+  private watchGrants(): void {
+    if (typeof this.bus.on !== 'function') return; // a test's fake bus
+    this.bus.on('message', (msg: dbus.Message) => {
+      if (msg.type !== SIGNAL) return;
+      if (msg.member === 'NameOwnerChanged' && msg.sender === BUS_DRIVER && msg.interface === BUS_DRIVER) {
+        const [name, , owner] = (msg.body ?? []) as unknown[];
+        const left = typeof name === 'string' && name.startsWith(':') && owner === '';
+        const dropped = left && this.readGrants.forget(name);
+        if (dropped && TRACE_CALLS) this.log.debug({ sender: name }, 'read grant dropped');
+      } else if (msg.member === 'Changed' && msg.interface === POLKIT_AUTHORITY_IFACE) {
+        this.readGrants.clear();
+      }
+    });
+    for (const rule of GRANT_MATCHES) {
+      void this.bus
+        .call(
+          new Message({
+            destination: BUS_DRIVER,
+            path: '/org/freedesktop/DBus',
+            interface: BUS_DRIVER,
+            member: 'AddMatch',
+            signature: 's',
+            body: [rule],
+          }),
+        )
+        .catch((err: unknown) =>
+          this.log.warn({ err: String(err), rule }, 'cannot watch for read grants to end'),
+        );
+    }
   }
 
   /** Decides synchronously whether a message is ours; the answer is sent asynchronously. */
@@ -155,13 +202,52 @@ export class DBusServer {
 
   /** The one loop for every operation: check, parse, authorize, run, project (core/operations.ts). */
   private async callOperation(msg: dbus.Message, op: Operation): Promise<void> {
+    const trace = TRACE_CALLS ? new CallTrace() : undefined;
+    trace?.mark('dispatch');
     const input = this.checkArgs(msg, op.name, STORAGE_METHODS[op.name]!, op.input);
+    trace?.mark('check');
     const caller = this.callerOf(msg);
-    // An argument polkit would show is parsed first: bad input never prompts and never reaches the core.
-    if ('action' in op.access) await caller.authorize(op.access.action, op.details?.(input) ?? {});
+    if ('action' in op.access) {
+      const granted = op.access.action === ACTION_READ && this.readGrants.has(msg.sender ?? '');
+      // An argument polkit would show is parsed first: bad input never prompts and never reaches the core.
+      // (With a read grant nobody is asked: `run` parses the same argument the same way.)
+      if (!granted) await caller.authorize(op.access.action, op.details?.(input) ?? {});
+      if (trace) trace.facts.granted = granted;
+    }
+    trace?.mark('authorize');
     const outcome = await op.run(this.service, input, caller);
     const value = 'job' in outcome ? await outcome.job.resultFor(caller.who) : outcome.value;
-    this.reply(msg, signatureOf(op.out), op.toDBus(value));
+    trace?.mark('run');
+    this.replyWith(msg, op, value, trace);
+    if (trace) this.log.debug({ method: op.name, us: trace.us, ...trace.facts }, 'call timing');
+  }
+
+  /**
+   * An operation's reply: its projection, marshalled and written (a snapshot's body marshalled once per
+   * value and kept while the value lives). Other replies are marshalled with their header.
+   */
+  private replyWith(msg: dbus.Message, op: Operation, value: unknown, trace?: CallTrace): void {
+    const signature = OUT_SIGNATURES.get(op) ?? signatureOf(op.out);
+    const keep = op.snapshot === true && this.replies.direct && typeof value === 'object' && value !== null;
+    let body: unknown[] | Buffer | undefined = keep ? this.bodies.get(value) : undefined;
+    if (trace) trace.facts.cachedBody = body !== undefined;
+    if (!body) {
+      body = op.toDBus(value);
+      trace?.mark('project');
+      if (keep) {
+        try {
+          const bytes = marshalBody(signature, body);
+          this.bodies.set(value, bytes);
+          body = bytes;
+        } catch {
+          // A value the fast marshaller does not take: sent as values, dbus-next's path names what is wrong.
+        }
+      }
+    }
+    trace?.mark('marshal');
+    if (trace && Buffer.isBuffer(body)) trace.facts.bodyBytes = body.length;
+    this.replies.send(msg, signature, body, trace);
+    trace?.mark('write');
   }
 
   /** The caller as the core sees it: its connection, its uid (looked up once, when needed), and polkit. */
@@ -213,16 +299,13 @@ export class DBusServer {
     details: Record<string, string>,
     interactive: boolean,
   ) {
-    const now = Date.now();
-    if (action === ACTION_READ && (this.readAuth.get(sender) ?? 0) > now) return;
+    if (action === ACTION_READ && this.readGrants.has(sender)) return;
+    const asked = this.readGrants.epoch;
     await this.authority.authorize({ sender, action, details, interactive });
-    if (action === ACTION_READ) {
-      if (this.readAuth.size >= READ_AUTH_CACHE_MAX) {
-        for (const [k, exp] of this.readAuth) if (exp <= now) this.readAuth.delete(k);
-        if (this.readAuth.size >= READ_AUTH_CACHE_MAX) this.readAuth.clear();
-      }
-      this.readAuth.set(sender, now + READ_AUTH_TTL_MS);
-    }
+    // Only a yes is remembered, and only for reads: a denied caller is asked again (and denied) every time.
+    // (A yes given before polkit said its answers changed is not; a caller that left meanwhile keeps a grant
+    // nobody can use, since the bus never reuses a unique name, until it expires.)
+    if (action === ACTION_READ && sender) this.readGrants.grant(sender, asked);
   }
 
   private handleProperties(msg: dbus.Message, iface: string, job?: Job): [string, unknown[]] {
@@ -258,9 +341,17 @@ export class DBusServer {
   }
 
   private reply(msg: dbus.Message, signature: string, body: unknown[]): void {
-    this.bus.send(Message.newMethodReturn(msg, signature, body));
+    this.replies.send(msg, signature, body);
   }
 }
+
+/** Each operation's out-signature, joined once. */
+const OUT_SIGNATURES = new Map<Operation, string>(
+  Object.keys(STORAGE_METHODS).flatMap((name) => {
+    const op = findOperation(name, 'dbus');
+    return op ? [[op, signatureOf(op.out)] as const] : [];
+  }),
+);
 
 /** dbus-next's typings declare the first argument a string; it is the message being answered. */
 function newError(msg: dbus.Message, name: string, text: string): dbus.Message {

@@ -44,6 +44,8 @@ export const LIST = defineOperation({
   input: z.tuple([]),
   access: { action: ACTION_READ },
   errors: ['StorageFailure', 'StoreUnavailable'],
+  // The view's array itself, the same object until the store changes: its D-Bus body is marshalled once.
+  snapshot: true,
   run: async (service) => ({ value: await service.list() }),
   toDBus: (images) => [
     images.map((i) => [i.id, i.names, i.digest, BigInt(toCount(i.size)), BigInt(Math.trunc(i.created))]),
