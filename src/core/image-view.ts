@@ -40,6 +40,26 @@ export class ImageView {
   /** The image a reference names, if any (same matching as Store.findImage, from the index). */
   async find(ref: ImageReference): Promise<ImageEntry | undefined> {
     await this.get();
+    return this.lookup(ref);
+  }
+
+  /**
+   * What the view knows of a reference without any podman call: `{ image }` (undefined image = absent) while
+   * the view is current, i.e. the store's change token is the one read before the listing it holds; undefined
+   * when it is not (never read, or anyone wrote since), so a caller never acts on a stale copy.
+   */
+  peek(ref: ImageReference): { image: ImageEntry | undefined } | undefined {
+    if (this.images === undefined || this.store.changeToken() !== this.token) return undefined;
+    return { image: this.lookup(ref) };
+  }
+
+  /** Every image, without any podman call, while the view is current (as peek); else undefined. */
+  peekAll(): readonly ImageEntry[] | undefined {
+    if (this.images === undefined || this.store.changeToken() !== this.token) return undefined;
+    return this.images;
+  }
+
+  private lookup(ref: ImageReference): ImageEntry | undefined {
     for (const key of lookupKeys(ref)) {
       const hit = this.index.get(key);
       if (hit) return hit;

@@ -1,6 +1,7 @@
 // One pull as a job runs it: podman's pull, plus what makes it observable, bounded and safe. The registry's
 // size answer comes first: with it, a pull that cannot fit fails NoSpace before podman starts, and the
-// totals are known from the first byte. The staged bytes are measured, layers are counted from podman's
+// totals are known from the first byte (with ample room, > 16 GiB past the reserve, the pull starts at once
+// and the answer, checked as it comes, stops it instead). The staged bytes are measured, layers are counted from podman's
 // progress lines, and a stall watchdog fails an attempt that stops moving. A transient failure is tried
 // again (retry-pull.ts) from a fresh staging directory. The final figures are exact once the image is in.
 
@@ -8,9 +9,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createError } from '../errors.js';
 import type { JobContext } from '../jobs/job.js';
-import { assertSpaceFor, judgeSpace } from '../storage/free-space.js';
+import { assertSpaceFor, freeBytesAt, judgeSpace } from '../storage/free-space.js';
+import { readStoredSize } from '../storage/manifest.js';
 import type { ImageReference } from '../storage/reference.js';
-import type { PullPolicy, PullResult, RemoteSize, Store } from '../storage/store.js';
+import type { PullPolicy, PullResult, RemoteSize, RemoteSizeAnswer, Store } from '../storage/store.js';
 import { measureDirSize } from './dir-size.js';
 import { withPullRetries } from './retry-pull.js';
 import {
@@ -24,6 +26,11 @@ import {
 const BYTES_POLL_MS = 250;
 /** How long a finished pull waits for the registry's size answer still in flight. */
 const SIZE_GRACE_MS = 2000;
+/**
+ * Usable bytes (after the reserve) from which the pull need not wait for the size answer: the query answers
+ * in tens of ms, and no registry fills this much room in that time.
+ */
+const AMPLE_ROOM_BYTES = 16 * 1024 ** 3;
 /** Longest wait for the size answer before podman starts (a registry that slow is caught by the pull). */
 const SIZE_QUERY_LIMIT_MS = 60_000;
 
@@ -41,11 +48,13 @@ export interface PullRunOptions extends PullSettings {
   /** Ask the registry for the pull's total size (and so check the space for it). */
   progressTotals: boolean;
   /**
-   * Whether the image is in the store already (the core's view answers without podman). Asked only when the
-   * size is: a present image needs no space check, and a present `missing` pull never asks the registry.
-   * Default: `podman image exists`.
+   * What the reference names in the store now (the core's exact view): the image ID, or undefined when it
+   * names none. Given, nothing asks podman before the pull: a present image needs no space check, a `newer`
+   * pull compares against this ID. Default: `podman image exists` (and, for `newer`, podman's own list).
    */
-  isPresent?: (() => Promise<boolean>) | undefined;
+  known?: { id: string | undefined } | undefined;
+  /** The registry's size answer, already asked for (size-prefetch.ts); default: asked when the pull starts. */
+  sizeAnswer?: Promise<RemoteSizeAnswer> | undefined;
   log: Logger;
 }
 
@@ -73,6 +82,9 @@ export class PullRun {
   /** Set once the pull ended: later measurements must not overwrite the final figures. */
   private settled = false;
   private readonly sizeAbort = new AbortController();
+  /** Stops a pull whose size answer, checked beside it, says it cannot fit (then `noSpace` is the error). */
+  private readonly spaceStop = new AbortController();
+  private noSpace: unknown;
   private sized: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: PullRunOptions) {}
@@ -85,18 +97,25 @@ export class PullRun {
     ctx.signal.addEventListener('abort', onCancel, { once: true });
     ctx.report({ attempt: 1 });
     try {
-      if (this.o.progressTotals) {
-        const present = await (
-          this.o.isPresent ?? (() => store.exists(ref.canonical, { signal: ctx.signal }))
-        )();
+      const known = this.o.known;
+      if (known || this.o.progressTotals) {
+        const present = known
+          ? known.id !== undefined
+          : await store.exists(ref.canonical, { signal: ctx.signal });
         if (present && this.o.policy === 'missing') {
           this.o.log.debug({ image: ref.canonical }, 'image already present');
           return { fetched: false, id: undefined };
         }
         if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
-        const size = this.startSizing();
-        // An image already here is mostly here: its re-pull (always, newer) fetches what changed, unchecked.
-        if (!present) this.checkSpace(await size);
+        if (this.o.progressTotals) {
+          // With room to spare the answer is checked as it comes, beside the pull, which it stops if the
+          // image cannot fit (long before it could fill that room); else the pull waits for the check.
+          const early = !present && this.hasAmpleRoom();
+          const size = this.startSizing(present);
+          // An image already here is mostly here: its re-pull (always, newer) fetches what changed, unchecked.
+          if (early) void size.then((answer) => this.checkSpaceBeside(answer));
+          else if (!present) this.checkSpace(await size);
+        }
       }
       if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
       const result = await withPullRetries((n, msLeft) => this.attempt(n, msLeft), {
@@ -109,8 +128,16 @@ export class PullRun {
         log: this.o.log,
         image: ref.canonical,
       });
-      // A small image can land before the size answer: give it a moment so the final figures are exact.
-      if (result.fetched) await Promise.race([this.sized, sleep(SIZE_GRACE_MS)]);
+      // Final figures: from the manifest the store now holds (exact, at once); else a small image that
+      // landed before the size answer gives that answer a moment.
+      const stored =
+        result.fetched && this.o.progressTotals && result.id
+          ? readStoredSize(store.storePath, result.id)
+          : undefined;
+      if (stored) {
+        this.bytesTotal = stored.bytes;
+        this.layersTotal = stored.layers;
+      } else if (result.fetched) await Promise.race([this.sized, sleep(SIZE_GRACE_MS)]);
       this.settled = true;
       if (result.fetched && this.bytesTotal > 0) {
         ctx.report({ bytesDone: this.bytesTotal, bytesTotal: this.bytesTotal });
@@ -153,9 +180,10 @@ export class PullRun {
     });
     try {
       return await store.pull(ref.canonical, this.o.policy, {
-        signal: AbortSignal.any([ctx.signal, a.stall.signal]),
+        signal: AbortSignal.any([ctx.signal, a.stall.signal, this.spaceStop.signal]),
         tmpDir,
         timeoutMs: Math.max(1, msLeft),
+        known: this.o.known,
         onProgress: (e) => {
           a.lastProgressAt = Date.now();
           if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') a.committing = true;
@@ -164,6 +192,7 @@ export class PullRun {
         },
       });
     } catch (err) {
+      if (this.noSpace && !ctx.signal.aborted) throw this.noSpace;
       if (!a.stalled || ctx.signal.aborted) throw err;
       throw createError(
         'PullFailed',
@@ -173,6 +202,27 @@ export class PullRun {
       );
     } finally {
       this.current = undefined;
+    }
+  }
+
+  /** Free space far beyond the reserve: nothing a pull fetches in the size query's round trip can exhaust it. */
+  private hasAmpleRoom(): boolean {
+    try {
+      const reserve = this.o.spaceReserveBytes ?? DEFAULT_SPACE_RESERVE_BYTES;
+      return freeBytesAt(this.o.store.storePath) - reserve >= AMPLE_ROOM_BYTES;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The space check of a pull already running: a pull that cannot fit is stopped and fails NoSpace. */
+  private checkSpaceBeside(size: RemoteSize | undefined): void {
+    if (this.settled) return;
+    try {
+      this.checkSpace(size);
+    } catch (err) {
+      this.noSpace = err;
+      this.spaceStop.abort();
     }
   }
 
@@ -225,7 +275,7 @@ export class PullRun {
   }
 
   /** Asks the registry for the size, once per job, bounded by the stall limit; settles to undefined on failure. */
-  private startSizing(): Promise<RemoteSize | undefined> {
+  private startSizing(beside: boolean): Promise<RemoteSize | undefined> {
     const limit =
       this.o.stallTimeoutMs > 0 ? Math.min(this.o.stallTimeoutMs, SIZE_QUERY_LIMIT_MS) : SIZE_QUERY_LIMIT_MS;
     // The job's own signal too: a cancel that came before this query must not wait for it.
@@ -234,8 +284,15 @@ export class PullRun {
       this.sized = Promise.resolve(undefined);
       return Promise.resolve(undefined);
     }
-    const sized = this.o.store
-      .remoteSize(this.o.ref.canonical, { signal })
+    const asked = this.o.sizeAnswer ?? this.o.store.remoteSize(this.o.ref.canonical, { signal, beside });
+    // A prefetched answer still in flight: a cancel or the limit must not wait for it either.
+    const bounded = new Promise<RemoteSizeAnswer>((resolve, reject) => {
+      asked.then(resolve, reject);
+      signal.addEventListener('abort', () => resolve({ size: undefined, reason: 'size query stopped' }), {
+        once: true,
+      });
+    });
+    const sized = bounded
       .then((answer) => {
         if (!answer.size) {
           this.o.log.info({ image: this.o.ref.canonical, reason: answer.reason }, 'remote size unavailable');

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ActionId } from '../authz/actions.js';
 import { createError } from '../errors.js';
-import { findGcRoots } from '../gc/find-roots.js';
 import type { Job, JobContext, JobKind, JobResultName, JobWork } from '../jobs/job.js';
 import { JobHistory } from '../jobs/job-history.js';
 import { JobQueue } from '../jobs/job-queue.js';
@@ -25,6 +24,7 @@ import {
   type PullSettings,
   type StorageServiceOptions,
 } from './service-options.js';
+import { SizePrefetch } from './size-prefetch.js';
 import { StoreHandle } from './store-handle.js';
 import { canonicalImage, canonicalTarget, checkListSize, describeTargets } from './targets.js';
 
@@ -44,6 +44,8 @@ export class StorageService {
   private readonly lockTimeoutMs: number;
   /** Retries and the space reserve, handed to every pull unchanged. */
   private readonly pullSettings: PullSettings;
+  /** The size of the pull queued next, asked while the current job runs. */
+  private readonly sizes = new SizePrefetch();
   /** We own the bus name: staging leftovers of an earlier run are ours to wipe once the store is open. */
   private ownsState = false;
   private stagingClean = false;
@@ -130,9 +132,22 @@ export class StorageService {
     );
   }
 
-  /** One pull as a job's work (a pull job, or one image of a sync): staged beside the store, observed, bounded. */
+  /**
+   * One pull as a job's work (a pull job, or one image of a sync), in queue order (a Remove queued before it
+   * has happened). What the exact view knows is answered without podman, staging or a refresh: a `missing`
+   * pull of a present image, a pull by a digest the store has (immutable content, whatever the policy).
+   */
   async runPull(ref: ImageReference, policy: PullPolicy, ctx: JobContext): Promise<PullResult> {
     const store = await this.openStore();
+    // `missing`, `newer`, digests: exact (re-listed if the store moved). `always`: a stale view is "absent".
+    const exact = policy !== 'always' || ref.digest !== undefined;
+    const current = exact ? await this.view.find(ref) : this.view.peek(ref)?.image;
+    if (current && (policy === 'missing' || ref.digest !== undefined)) {
+      this.log.debug({ image: ref.canonical, policy, id: current.id }, 'image already present');
+      return { fetched: false, id: undefined };
+    }
+    const sizeAnswer = this.progressTotals ? this.sizes.take(ref.canonical) : undefined;
+    if (this.progressTotals) this.sizes.startForNext(store, this.queue.peekNext(), this.view);
     mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
     const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
     try {
@@ -145,8 +160,9 @@ export class StorageService {
         stallTimeoutMs: this.stallTimeoutMs,
         progressTotals: this.progressTotals,
         ...this.pullSettings,
-        // The view knows without podman (exact: it re-reads when the store's change token moved).
-        isPresent: async () => (await this.view.find(ref)) !== undefined,
+        // podman is asked neither whether it is there nor (for `newer`) which ID it had.
+        known: { id: current?.id },
+        sizeAnswer,
         log: this.log,
       }).run();
     } finally {
@@ -180,7 +196,8 @@ export class StorageService {
       describeTargets(targets),
       key,
       owner,
-      this.storeWork((store, signal) => store.remove(targets, { signal })),
+      // Resolved against the view when it is current (exact, as the job runs in queue order): no first list.
+      this.storeWork((store, signal) => store.remove(targets, { signal, images: this.view.peekAll() })),
       requester,
     );
   }
@@ -197,7 +214,7 @@ export class StorageService {
       describeTargets(canon),
       key,
       owner,
-      this.storeWork((store, signal) => store.pruneExcept(canon, { signal })),
+      this.storeWork((store, signal) => store.pruneExcept(canon, { signal, images: this.view.peekAll() })),
       requester,
     );
   }
@@ -215,6 +232,8 @@ export class StorageService {
   ): Promise<Outcome<string[]>> {
     const sysroot = this.handle.sysroot;
     const collect = async (store: Store, signal: AbortSignal | undefined) => {
+      // The GC code is loaded on the first collection, not at start-up (bench/memory.ts).
+      const { findGcRoots } = await import('../gc/find-roots.js');
       const roots = findGcRoots(sysroot);
       this.log.info({ roots: roots.map((r) => r.image), dryRun }, 'garbage-collection roots');
       const ids = await store.pruneExcept(
@@ -333,6 +352,7 @@ export class StorageService {
 
   /** Cancels everything and waits for the running podman to be gone. */
   async shutdown(): Promise<void> {
+    this.sizes.drop();
     await this.queue.cancelAll();
   }
 

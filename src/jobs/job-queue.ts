@@ -74,6 +74,11 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     return this.byId.get(id);
   }
 
+  /** The job that runs next (the oldest still waiting), if any: what a running job may prepare for. */
+  peekNext(): Job | undefined {
+    return this.waiting.find((j) => !j.finished);
+  }
+
   /** Jobs waiting behind the running one. */
   get queuedCount(): number {
     return this.waiting.length;

@@ -2,6 +2,8 @@
 // a hostile or intercepted registry can at worst make a pull's size unknown, never crash or wedge the daemon
 // (a size of 1e309 parses as Infinity, a string size would be concatenated, BigInt() of either throws).
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /** A byte count a registry reports: a safe non-negative integer (no Infinity, NaN, fraction or string). */
@@ -63,4 +65,19 @@ export function sumManifest(manifest: Manifest): RemoteSize | undefined {
   const bytes = manifest.layers.reduce((n, l) => n + l.size, manifest.config?.size ?? 0);
   if (!Number.isSafeInteger(bytes)) return undefined;
   return { bytes, layers: manifest.layers.length };
+}
+
+/**
+ * Bytes and layers of an image as pulled, from the manifest containers/storage keeps beside its record
+ * (`overlay-images/<id>/manifest`, the platform image's own manifest): the registry's answer, read locally,
+ * so a finished pull's final figures are exact without waiting for the registry. Checked like any manifest.
+ */
+export function readStoredSize(storePath: string, id: string): RemoteSize | undefined {
+  if (!/^[a-f0-9]{64}$/.test(id)) return undefined;
+  try {
+    const manifest = parseManifest(readFileSync(join(storePath, 'overlay-images', id, 'manifest'), 'utf8'));
+    return manifest && sumManifest(manifest);
+  } catch {
+    return undefined;
+  }
 }

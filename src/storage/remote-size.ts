@@ -15,28 +15,26 @@ export interface RemoteSizeQuery {
   env: NodeJS.ProcessEnv;
   /** Runs `program args` with the store's credentials, capturing stdout (Store.run, outside any namespace). */
   run: (program: string, args: readonly string[]) => Promise<RunPodmanResult>;
+  /**
+   * The pull runs beside the query (a re-pull of a present image): ask at the lowest CPU priority so it
+   * never slows the pull. Otherwise the pull waits for this answer (the space check), and nice 19 would only
+   * make it wait longer on a busy machine.
+   */
+  beside?: boolean | undefined;
 }
 
-/** Asks the registry, through skopeo at the lowest CPU priority, how many bytes and layers `ref` fetches. */
+/** Asks the registry, through skopeo (at nice 19 beside a pull), how many bytes and layers `ref` fetches. */
 export async function queryRemoteSize(ref: ImageReference, q: RemoteSizeQuery): Promise<RemoteSizeAnswer> {
   const skopeo = findExecutable('skopeo', q.env.PATH);
-  const nice = findExecutable('nice', q.env.PATH);
-  if (!skopeo || !nice) return { size: undefined, reason: 'skopeo or nice is not installed' };
+  const nice = q.beside ? findExecutable('nice', q.env.PATH) : undefined;
+  if (!skopeo || (q.beside && !nice)) return { size: undefined, reason: 'skopeo or nice is not installed' };
   const inspect = async (target: string) => {
     // skopeo 1.9 ignores CONTAINERS_REGISTRIES_CONF (podman honours it): pass it as the flag.
     const conf = q.env.CONTAINERS_REGISTRIES_CONF;
     const global = conf ? ['--registries-conf', conf] : [];
-    // At the lowest CPU priority: it may run beside podman's decompression and must not slow the pull.
-    const result = await q.run(nice, [
-      '-n',
-      '19',
-      skopeo,
-      ...global,
-      'inspect',
-      '--raw',
-      '--',
-      `docker://${target}`,
-    ]);
+    const args = [...global, 'inspect', '--raw', '--', `docker://${target}`];
+    // Beside a pull, at the lowest CPU priority: it must not slow podman's decompression.
+    const result = nice ? await q.run(nice, ['-n', '19', skopeo, ...args]) : await q.run(skopeo, args);
     if (result.exitCode !== 0) return `skopeo inspect failed: ${lastLine(result.stderrTail)}`;
     // Untrusted: checked against a schema (safe non-negative sizes, sha256 digests) before any use.
     return parseManifest(result.stdout) ?? 'the registry sent a manifest whose sizes cannot be trusted';

@@ -17,6 +17,11 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** A removal's options: the store's images, when the caller knows them exactly now, spare the first listing. */
+export interface RemovalOptions extends CallOptions {
+  images?: readonly ImageEntry[] | undefined;
+}
+
 /** What removal needs of a store. */
 export interface RemovalContext {
   list(opts: CallOptions): Promise<ImageEntry[]>;
@@ -33,14 +38,14 @@ export interface RemovalContext {
 export async function removeImages(
   store: RemovalContext,
   inputs: readonly string[],
-  opts: CallOptions = {},
+  opts: RemovalOptions = {},
 ): Promise<string[]> {
   if (inputs.length === 0) throw createError('InvalidArgument', 'no images given to remove');
   if (inputs.length > MAX_LIST_ARGS) {
     throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} images may be removed in one call`);
   }
   const targets = inputs.map(parseImageTarget);
-  const images = await store.list(opts);
+  const images = opts.images ?? (await store.list(opts));
   const namesToRemove = new Map<ImageEntry, Set<string>>();
   for (const [i, target] of targets.entries()) {
     const match = resolveTarget(images, target);
@@ -65,7 +70,7 @@ export async function removeImages(
 export async function pruneImages(
   store: RemovalContext,
   rootInputs: readonly string[],
-  opts: CallOptions & { dryRun?: boolean } = {},
+  opts: RemovalOptions & { dryRun?: boolean } = {},
 ): Promise<string[]> {
   if (rootInputs.length === 0) {
     throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
@@ -74,7 +79,7 @@ export async function pruneImages(
     throw createError('InvalidArgument', `at most ${MAX_LIST_ARGS} roots`);
   const rootKeys = new Set<string>();
   for (const input of rootInputs) for (const k of referenceKeys(parseReference(input))) rootKeys.add(k);
-  const images = await store.list(opts);
+  const images = opts.images ?? (await store.list(opts));
   const garbage = images.filter((img) => !imageKeys(img).some((k) => rootKeys.has(k)));
   store.log.info(
     { total: images.length, prune: garbage.length, dryRun: opts.dryRun === true },

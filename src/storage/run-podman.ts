@@ -43,6 +43,8 @@ export interface RunPodmanOptions {
   timeoutMs?: number | undefined;
   /** How long SIGTERM gets before SIGKILL. */
   killGraceMs?: number | undefined;
+  /** Send the program's stdout to stderr (skopeo prints its progress lines there), inside the namespace. */
+  stdoutToStderr?: boolean | undefined;
   /** Collect stdout (else it is discarded); capped at maxStdoutBytes. */
   captureStdout?: boolean;
   maxStdoutBytes?: number;
@@ -67,6 +69,7 @@ export function buildCommand(
   args: readonly string[],
   inNamespace: boolean,
   program: string = tools.podman,
+  stdoutToStderr = false,
 ): string[] {
   if (!inNamespace) return [tools.setpriv, '--pdeathsig', 'KILL', '--', program, ...args];
   return [
@@ -81,7 +84,7 @@ export function buildCommand(
     '--',
     tools.sh,
     '-c',
-    NAMESPACE_SCRIPT,
+    stdoutToStderr ? `${NAMESPACE_SCRIPT} >&2` : NAMESPACE_SCRIPT,
     STORAGE_ALIAS_DIR,
     program,
     ...args,
@@ -90,7 +93,13 @@ export function buildCommand(
 
 /** Runs podman to completion; rejects with PodmanFailed/Canceled/TimedOut/PodmanMissing/StorageFailure. */
 export async function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
-  const argv = buildCommand(opts.tools, opts.args, opts.bindSource !== undefined, opts.program);
+  const argv = buildCommand(
+    opts.tools,
+    opts.args,
+    opts.bindSource !== undefined,
+    opts.program,
+    opts.stdoutToStderr,
+  );
   const [file, ...rest] = argv as [string, ...string[]];
   if (opts.signal?.aborted) throw createError('Canceled', 'canceled before podman started');
   // The runner keeps the call open until the pipes close (not just podman's exit), so cancel/timeout still

@@ -39,8 +39,12 @@ export interface StoreOptions {
   /** Time limits in ms. */
   pullTimeoutMs?: number;
   readTimeoutMs?: number;
+  /** Read the image list from the store's records (image-records.ts) before asking podman; default true. */
+  imageRecords?: boolean;
   writeTimeoutMs?: number;
   killGraceMs?: number;
+  /** What pulls: `auto` (skopeo where it is the same pull as podman's, copy-pull.ts) or always `podman`. */
+  copier?: 'auto' | 'podman';
 }
 
 export interface PullOptions extends CallOptions {
@@ -49,6 +53,12 @@ export interface PullOptions extends CallOptions {
   tmpDir?: string | undefined;
   /** This pull's own time limit (what is left of a retried pull's overall one); default: the store's. */
   timeoutMs?: number | undefined;
+  /**
+   * What the caller already knows of the store (the daemon's exact view): the image ID the reference names
+   * now, or undefined when it names none. Given, a `missing` pull skips `image exists` and a `newer` pull
+   * skips `image list`.
+   */
+  known?: { id: string | undefined } | undefined;
 }
 
 export interface PullResult {

@@ -3,19 +3,22 @@
 // the sysroot's credentials as an anonymous fd. Transports and the job queue sit on top of this class.
 
 import { closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createError, isStorageError, type StorageError } from '../errors.js';
+import { createError, isStorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
+import * as copyPull from './copy-pull.js';
 import { initializeStore, readChangeToken } from './create-store.js';
+import { copyFromHost } from './host-copy.js';
 import { findImage } from './image-match.js';
+import { isRecordsMiss, readImageRecords } from './image-records.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { parsePullProgressLine } from './parse-pull-progress.js';
 import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
-import { type ImageReference, parseReference } from './reference.js';
+import { parseReference } from './reference.js';
 import { queryRemoteSize, type RemoteSizeAnswer } from './remote-size.js';
-import { type CallOptions, pruneImages, type RemovalContext, removeImages } from './removal.js';
+import type { CallOptions, RemovalContext, RemovalOptions } from './removal.js';
+import { pruneImages, removeImages } from './removal.js';
 import {
   assertSuccess,
   lastLine,
@@ -45,7 +48,7 @@ export const RUNROOT_SUBPATH = 'bootc/storage';
 
 export type { RemoteSize } from './manifest.js';
 export type { RemoteSizeAnswer } from './remote-size.js';
-export type { CallOptions } from './removal.js';
+export type { CallOptions, RemovalOptions } from './removal.js';
 export type { PullPolicy, PullResult, StoreOptions } from './store-options.js';
 
 type RunOpts = Partial<RunPodmanOptions> & {
@@ -67,6 +70,8 @@ export class Store {
   private readonly log: Logger;
   private readonly opts: StoreOptions;
   private runrootFd: number | undefined;
+  /** skopeo, where it pulls exactly as podman would (copy-pull.ts); undefined: podman pulls. */
+  private readonly copier: string | undefined;
 
   private constructor(opts: StoreOptions, tools: Toolchain, runrootFd: number) {
     this.opts = opts;
@@ -79,6 +84,8 @@ export class Store {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.runrootFd = runrootFd;
     this.env = buildPodmanEnv(opts.env ?? process.env, join(this.stateDir, 'empty-home'));
+    this.copier =
+      opts.copier === 'podman' ? undefined : copyPull.findEquivalentCopier(tools.podman, this.env);
   }
 
   /** Creates the store if it is missing (via storage.tmp → rename), labels it, then opens it. */
@@ -174,6 +181,18 @@ export class Store {
 
   /** Every image in the store, one entry per image ID. */
   async list(opts: CallOptions = {}): Promise<ImageEntry[]> {
+    // The store's own records first (image-records.ts: podman 4.3's list is quadratic in the store), podman
+    // whenever they cannot say exactly.
+    if (this.opts.imageRecords !== false) {
+      const records = readImageRecords(this.storePath, () => this.changeToken());
+      if (!isRecordsMiss(records)) return records;
+      this.log.debug({ reason: records.reason }, 'image records unusable: asking podman');
+    }
+    return this.listWithPodman(opts);
+  }
+
+  /** Every image as `podman image list` prints it (the fallback of list(), and its reference in the tests). */
+  async listWithPodman(opts: CallOptions = {}): Promise<ImageEntry[]> {
     const result = await this.podman(['image', 'list', '--format=json'], {
       signal: opts.signal,
       captureStdout: true,
@@ -199,36 +218,51 @@ export class Store {
   async pull(input: string, policy: string, opts: PullOptions = {}): Promise<PullResult> {
     const ref = parseReference(input);
     const pol = parsePullPolicy(policy);
-    if (pol === 'missing' && (await this.exists(ref.canonical, opts))) {
+    const known = opts.known;
+    if (pol === 'missing' && (known ? known.id !== undefined : await this.exists(ref.canonical, opts))) {
       this.log.debug({ image: ref.canonical }, 'image already present');
       return { fetched: false, id: undefined };
     }
-    const before = pol === 'newer' ? findImage(await this.list(opts), ref)?.id : undefined;
-    this.log.info({ image: ref.canonical, policy: pol }, 'pulling image');
+    // `newer`: the ID before, to tell whether the pull changed what the reference names.
+    const before = pol !== 'newer' ? undefined : known ? known.id : findImage(await this.list(opts), ref)?.id;
+    this.log.info({ image: ref.canonical, policy: pol, copier: this.copier ?? 'podman' }, 'pulling image');
+    let configId: string | undefined;
     let result: RunPodmanResult;
     try {
-      result = await this.podman(['image', 'pull', '--', ref.canonical], {
+      const common = {
         registry: true,
         signal: opts.signal,
-        captureStdout: true,
         extraEnv: opts.tmpDir === undefined ? undefined : { TMPDIR: opts.tmpDir },
         timeoutMs: opts.timeoutMs ?? this.pullTimeoutMs,
-        onStderrLine: (line) => {
+        onStderrLine: (line: string) => {
+          configId ??= this.copier ? copyPull.configIdOf(line) : undefined;
           const event = parsePullProgressLine(line);
           if (event) opts.onProgress?.(event);
         },
-      });
+      };
+      // skopeo where it is the same pull (copy-pull.ts: ~25 ms less start-up per pull), else podman.
+      result = this.copier
+        ? await this.run(this.storePath, copyPull.copyArgs(ref, this.env, opts.tmpDir), {
+            ...common,
+            program: this.copier,
+            stdoutToStderr: true,
+            runrootFd: this.runrootFd,
+          })
+        : await this.podman(['image', 'pull', '--', ref.canonical], { ...common, captureStdout: true });
     } catch (err) {
-      throw isStorageError(err, 'TimedOut') ? asPullFailed(err, ref) : err;
+      throw isStorageError(err, 'TimedOut') ? copyPull.asPullFailed(err, ref) : err;
     }
     if (result.exitCode !== 0) {
-      throw createError('PullFailed', `pulling ${ref.canonical} failed: ${lastLine(result.stderrTail)}`, {
+      const why = this.copier ? copyPull.copierMessage(result.stderrTail) : result.stderrTail;
+      throw createError('PullFailed', `pulling ${ref.canonical} failed: ${lastLine(why)}`, {
         exitCode: result.exitCode,
         stderrTail: result.stderrTail,
         image: ref.canonical,
       });
     }
-    const id = result.stdout.trim().split('\n').at(-1)?.trim() || undefined;
+    const id = this.copier
+      ? (configId ?? copyPull.storedIdOf(this.storePath, ref.canonical))
+      : result.stdout.trim().split('\n').at(-1)?.trim() || undefined;
     return { fetched: pol === 'newer' ? before !== id : true, id };
   }
 
@@ -236,9 +270,10 @@ export class Store {
    * Asks the registry (through skopeo, with the same credentials and registries.conf) how many bytes and
    * layers a pull of `input` fetches; without a usable answer, says why (remote-size.ts).
    */
-  remoteSize(input: string, opts: CallOptions = {}): Promise<RemoteSizeAnswer> {
+  remoteSize(input: string, opts: CallOptions & { beside?: boolean } = {}): Promise<RemoteSizeAnswer> {
     return queryRemoteSize(parseReference(input), {
       env: this.env,
+      beside: opts.beside,
       run: (program, args) =>
         this.run(undefined, args, {
           registry: true,
@@ -256,40 +291,20 @@ export class Store {
     return this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
   }
 
-  /** Copies an image from the host's default containers-storage into this store. */
-  async pullFromHost(input: string, opts: CallOptions = {}): Promise<void> {
-    const ref = parseReference(input);
-    // podman must be the first to touch the host store, or it assumes an upgrade and picks CNI (bootc #1101).
-    const info = await this.run(undefined, ['system', 'info'], {
-      signal: opts.signal,
-      timeoutMs: this.opts.readTimeoutMs ?? 120_000,
-    });
-    if (info.exitCode !== 0)
-      this.log.warn({ stderr: lastLine(info.stderrTail) }, 'podman system info failed');
-    const tmpRunroot = await mkdtemp(join(this.stateDir, 'host-runroot-'));
-    const fd = openSync(tmpRunroot, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      const dest = `containers-storage:[overlay@${STORAGE_ALIAS_DIR}+/proc/self/fd/${RUNROOT_FD}]${ref.canonical}`;
-      // No --root: the source is the host's default store; the destination is ours through the alias.
-      const result = await this.run(
-        this.storePath,
-        ['image', 'push', '--remove-signatures', '--', ref.canonical, dest],
-        {
-          signal: opts.signal,
-          timeoutMs: this.pullTimeoutMs,
-          runrootFd: fd,
-        },
-      );
-      if (result.exitCode !== 0 && /image not known|no such image/i.test(result.stderrTail)) {
-        throw createError('NotFound', `${ref.canonical} is not in the host's container storage`, {
-          image: ref.canonical,
-        });
-      }
-      assertSuccess(result, `copying ${ref.canonical} from host storage`);
-    } finally {
-      closeSync(fd);
-      await rm(tmpRunroot, { recursive: true, force: true });
-    }
+  /** Copies an image from the host's default containers-storage into this store (host-copy.ts). */
+  pullFromHost(input: string, opts: CallOptions = {}): Promise<void> {
+    return copyFromHost(
+      {
+        storePath: this.storePath,
+        stateDir: this.stateDir,
+        pullTimeoutMs: this.pullTimeoutMs,
+        readTimeoutMs: this.opts.readTimeoutMs ?? 120_000,
+        log: this.log,
+        run: (bindSource, args, runOpts) => this.run(bindSource, args, runOpts),
+      },
+      input,
+      opts,
+    );
   }
 
   /**
@@ -297,7 +312,7 @@ export class Store {
    * name); an ID or a digest reference removes the whole image. All targets are checked before anything is
    * removed. Returns the IDs of the images deleted.
    */
-  remove(inputs: readonly string[], opts: CallOptions = {}): Promise<string[]> {
+  remove(inputs: readonly string[], opts: RemovalOptions = {}): Promise<string[]> {
     return removeImages(this.removal(), inputs, opts);
   }
 
@@ -307,7 +322,7 @@ export class Store {
    */
   pruneExcept(
     rootInputs: readonly string[],
-    opts: CallOptions & { dryRun?: boolean } = {},
+    opts: RemovalOptions & { dryRun?: boolean } = {},
   ): Promise<string[]> {
     return pruneImages(this.removal(), rootInputs, opts);
   }
@@ -356,7 +371,9 @@ export class Store {
     // Only calls that reach a registry get (and validate) the sysroot's credentials; a broken auth.json then
     // fails pulls with a named error while list, exists and rm keep working.
     const auth = opts.registry ? readAuthSource(this.authRoot) : NO_AUTH;
-    this.log.debug({ authFile: auth.path ?? null, args }, 'running podman');
+    // The program first when it is not podman (skopeo), so a reader of the log sees what ran.
+    const logged = opts.program ? [opts.program, ...args] : args;
+    this.log.debug({ authFile: auth.path ?? null, args: logged }, 'running podman');
     const authFd = createAnonymousFile(this.stateDir, auth.content);
     try {
       return await runPodman({
@@ -372,13 +389,4 @@ export class Store {
       closeSync(authFd);
     }
   }
-}
-
-function asPullFailed(err: StorageError, ref: ImageReference): StorageError {
-  return createError(
-    'PullFailed',
-    `pulling ${ref.canonical} timed out`,
-    { ...err.details, image: ref.canonical, reason: 'time-limit' },
-    err,
-  );
 }

@@ -219,13 +219,12 @@ describe('bounds', () => {
 describe('presence comes first', () => {
   it('asks nobody about a `missing` pull of an image already in the store', async () => {
     const { ref, repo } = await image('present');
-    await outcome(startPullJob(queue, store, ref, 'always'));
+    const first = await outcome(startPullJob(queue, store, ref, 'always'));
     const before = proxy.log.length;
     const viaPodman = await outcome(startPullJob(queue, store, ref, 'missing'));
     expect(viaPodman.value).toEqual({ fetched: false, id: undefined });
-    const viaView = await outcome(
-      startPullJob(queue, store, ref, 'missing', { isPresent: async () => true }),
-    );
+    const id = (first.value as { id?: string } | undefined)?.id;
+    const viaView = await outcome(startPullJob(queue, store, ref, 'missing', { known: { id } }));
     expect(viaView.value).toEqual({ fetched: false, id: undefined });
     expect(proxy.log.length).toBe(before);
     expect(statuses(repo)).toHaveLength(2); // the size query and podman, for the first pull only

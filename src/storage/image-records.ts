@@ -1,0 +1,183 @@
+// The store's images read from containers-storage's own records (overlay-images/images.json and
+// overlay-layers/layers.json), computed the way `podman image list` computes them, without running podman.
+// Why: podman 4.3's list re-reads layers.json once per image it lists, so it grows with the square of the store
+// (bench/scale.ts: ~0.5 s at 100 images, tens of seconds at 1,000, over 20 minutes at 10,000), and every read
+// after an outside write paid it. These files are what podman itself reads; c/storage replaces each one by an
+// atomic rename, and the change token read before and after tells whether both files belong to one state.
+// Anything unexpected returns undefined and the caller asks podman (the source of truth stays podman's).
+
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ImageEntry } from './parse-image-list.js';
+
+/** The fields of one images.json record this module reads (c/storage's `Image`). */
+const imageRecord = z.object({
+  id: z.string().regex(/^[a-f0-9]{64}$/),
+  digest: z.string().optional(),
+  digests: z.array(z.string()).nullish(),
+  names: z.array(z.string()).nullish(),
+  layer: z.string().optional(),
+  'mapped-layers': z.array(z.string()).nullish(),
+  'big-data-sizes': z.record(z.string(), z.number()).nullish(),
+  'big-data-digests': z.record(z.string(), z.string()).nullish(),
+  created: z.string().optional(),
+});
+
+/** The fields of one layers.json record this module reads (c/storage's `Layer`). */
+const layerRecord = z.object({
+  id: z.string(),
+  parent: z.string().optional(),
+  'diff-digest': z.string().optional(),
+  'diff-size': z.number().optional(),
+});
+
+type ImageRecord = z.infer<typeof imageRecord>;
+type LayerRecord = z.infer<typeof layerRecord>;
+
+/** Why the records could not answer (logged by the caller, which then asks podman). */
+export interface RecordsMiss {
+  reason: string;
+}
+
+/**
+ * Every image in the store from its records, as `podman image list --format=json` reports them (one entry per
+ * image: ID, names, repo digests, manifest digest, size, created); a miss when the records cannot say exactly.
+ * `token` reads the store's change token: it must not move while both files are read.
+ */
+export function readImageRecords(storePath: string, token: () => string): ImageEntry[] | RecordsMiss {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = token();
+    const result = readOnce(storePath);
+    if (token() === before) return result;
+  }
+  return { reason: 'the store kept changing while its records were read' };
+}
+
+/** True when the answer is a miss rather than a list. */
+export function isRecordsMiss(r: ImageEntry[] | RecordsMiss): r is RecordsMiss {
+  return !Array.isArray(r);
+}
+
+function readOnce(storePath: string): ImageEntry[] | RecordsMiss {
+  const imagesFile = join(storePath, 'overlay-images', 'images.json');
+  const layersDir = join(storePath, 'overlay-layers');
+  let images: ImageRecord[];
+  const layers = new Map<string, LayerRecord>();
+  try {
+    if (!statSync(join(storePath, 'overlay-images')).isDirectory()) return { reason: 'no overlay-images' };
+    images = parseRecords(readOptional(imagesFile), imageRecord);
+    for (const file of ['layers.json', 'volatile-layers.json'])
+      for (const l of parseRecords(readOptional(join(layersDir, file)), layerRecord)) layers.set(l.id, l);
+  } catch (err) {
+    return { reason: `unreadable records: ${String(err)}` };
+  }
+  const entries: ImageEntry[] = [];
+  for (const image of images) {
+    const size = imageSize(image, layers);
+    if (size === undefined) return { reason: `a layer size of image ${image.id} is not recorded` };
+    const created = image.created ? Date.parse(image.created) : 0;
+    if (Number.isNaN(created)) return { reason: `image ${image.id} has an unreadable creation time` };
+    const names = [...new Set(image.names ?? [])];
+    entries.push({
+      id: image.id,
+      names,
+      digests: repoDigests(names, image),
+      digest: image.digest ?? '',
+      size,
+      created: Math.floor(created / 1000),
+    });
+  }
+  return hideIntermediate(entries, images, layers);
+}
+
+/** A file's text, or '' when it does not exist yet (a store nothing was ever written to). */
+function readOptional(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+function parseRecords<T>(text: string, schema: z.ZodType<T>): T[] {
+  if (text.trim() === '') return [];
+  const parsed = z.array(schema).safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'unexpected records');
+  return parsed.data;
+}
+
+/**
+ * c/storage's ImageSize: the uncompressed size of every layer in the image's chain (top layer and mapped top
+ * layers, then parents), each counted once, plus the size of every big-data item (manifests, config, signatures).
+ * Undefined when a layer's size is not recorded (c/storage would measure the layer's files then).
+ */
+function imageSize(image: ImageRecord, layers: ReadonlyMap<string, LayerRecord>): number | undefined {
+  const queue = [image.layer ?? '', ...(image['mapped-layers'] ?? [])].filter((id) => id !== '');
+  const seen = new Set<string>();
+  let size = 0;
+  while (queue.length > 0) {
+    const id = queue.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const layer = layers.get(id);
+    if (!layer) return undefined;
+    const n = layer['diff-size'];
+    if (!layer['diff-digest'] || n === undefined || n < 0) return undefined;
+    size += n;
+    if (layer.parent) queue.push(layer.parent);
+  }
+  for (const n of Object.values(image['big-data-sizes'] ?? {})) size += n;
+  return size;
+}
+
+/**
+ * libimage's RepoDigests: each name's repository with each manifest digest of the image, deduplicated, sorted.
+ * The manifest digests are c/storage's: the recorded ones, the image's digest, and the digest of every stored
+ * manifest (big-data items `manifest` and `manifest-<digest>`: one per registry manifest seen for this image).
+ */
+function repoDigests(names: readonly string[], image: ImageRecord): string[] {
+  const manifests = Object.entries(image['big-data-digests'] ?? {})
+    .filter(([key]) => key === 'manifest' || key.startsWith('manifest-'))
+    .map(([, digest]) => digest);
+  const digests = [...(image.digests ?? []), image.digest ?? '', ...manifests].filter((d) => d !== '');
+  const out = new Set<string>();
+  for (const name of names) {
+    const repo = repositoryOf(name);
+    for (const d of digests) out.add(`${repo}@${d}`);
+  }
+  return [...out].sort();
+}
+
+/** A stored name without its tag or digest (stored names are already fully qualified by c/storage). */
+function repositoryOf(name: string): string {
+  const at = name.indexOf('@');
+  const base = at >= 0 ? name.slice(0, at) : name;
+  const slash = base.lastIndexOf('/');
+  const colon = base.lastIndexOf(':');
+  return colon > slash ? base.slice(0, colon) : base;
+}
+
+/**
+ * `podman image list` without --all leaves out intermediate images: no names, and another image is built on top
+ * of it (the other image's top layer descends from this one's top layer). Only image builds make them.
+ */
+function hideIntermediate(
+  entries: ImageEntry[],
+  images: readonly ImageRecord[],
+  layers: ReadonlyMap<string, LayerRecord>,
+): ImageEntry[] {
+  const unnamedTops = new Map<string, string>();
+  for (const image of images)
+    if ((image.names ?? []).length === 0 && image.layer) unnamedTops.set(image.layer, image.id);
+  if (unnamedTops.size === 0) return entries;
+  const parents = new Set<string>();
+  for (const image of images) {
+    // The direct parent layer decides, as libimage's layer-tree lookup of an image's parent does.
+    const parent = image.layer ? layers.get(image.layer)?.parent : undefined;
+    const parentImage = parent ? unnamedTops.get(parent) : undefined;
+    if (parentImage) parents.add(parentImage);
+  }
+  return entries.filter((e) => !parents.has(e.id));
+}

@@ -1,0 +1,173 @@
+// Pulls the image view can answer run no process: a `missing` pull of a present image and a pull by a digest
+// the store has answer from the view (no podman, no skopeo, no staging directory, no re-list afterwards); a
+// `newer` pull learns the current ID from the view; and a Remove queued before a Pull still comes first.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { StorageService } from '../../src/core/storage-service.js';
+import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const ID = 'a'.repeat(64);
+const PULLED = 'd'.repeat(64); // what the fake podman prints for a pull
+const DIGEST = `sha256:${'e'.repeat(64)}`;
+
+let tmp: { path: string; remove: () => void };
+let log: string;
+let lock: string;
+let store: Store;
+beforeEach(() => {
+  tmp = makeTempDir('bsd-pull-view-');
+  const storePath = join(tmp.path, 'sysroot', STORE_SUBPATH);
+  mkdirSync(join(storePath, 'overlay-images'), { recursive: true });
+  // The store's change token: images.json and the last-writer token in images.lock.
+  writeFileSync(join(storePath, 'overlay-images', 'images.json'), '[]');
+  lock = join(storePath, 'overlay-images', 'images.lock');
+  writeFileSync(lock, 'x'.repeat(64));
+  log = join(tmp.path, 'log');
+  writeFileSync(
+    join(tmp.path, 'list.json'),
+    JSON.stringify([
+      { Id: ID, Names: ['quay.io/a/b:1'], RepoDigests: [`quay.io/a/b@${DIGEST}`], Digest: DIGEST, Size: 1 },
+    ]),
+  );
+});
+afterEach(() => {
+  store?.close();
+  tmp.remove();
+});
+
+function service(opts: { progressTotals?: boolean; extra?: NodeJS.ProcessEnv } = {}) {
+  store = Store.open({
+    // The fake podman's FAKE_LIST stands in for the store: its records (an empty images.json) must not answer.
+    imageRecords: false,
+    sysroot: join(tmp.path, 'sysroot'),
+    run: join(tmp.path, 'run'),
+    env: {
+      PATH: `${resolve(__dirname, 'fake-bin')}:${process.env.PATH}`,
+      FAKE_LOG: log,
+      FAKE_LIST: join(tmp.path, 'list.json'),
+      ...opts.extra,
+    },
+  });
+  return new StorageService(store, { progressTotals: opts.progressTotals ?? true, pullRetries: 0 });
+}
+
+/** Every process the fake podman (or any wrapper) recorded so far. */
+function calls(): string[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) =>
+      (JSON.parse(l) as { args: string[] }).args
+        .filter((a) => !a.startsWith('-') && !a.startsWith('/'))
+        .slice(0, 2)
+        .join(' '),
+    );
+}
+
+function clearLog() {
+  writeFileSync(log, '');
+  writeFileSync(`${log}.wrap`, '');
+}
+
+const staged = () => {
+  const dir = join(tmp.path, 'sysroot', 'ostree/bootc/storaged-tmp');
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
+
+it('answers a `missing` pull of a present image from the view: no process, no staging, no re-list', async () => {
+  const svc = service();
+  await svc.list(); // the view, read once
+  clearLog();
+  const result = await svc.pull('quay.io/a/b:1', 'missing', 0).result;
+  expect(result).toEqual({ fetched: false, id: undefined });
+  await new Promise((r) => setTimeout(r, 50)); // a refresh after the job would have started by now
+  expect(calls()).toEqual([]);
+  expect(readFileSync(`${log}.wrap`, 'utf8')).toBe(''); // not even setpriv/unshare ran
+  expect(staged()).toEqual([]);
+});
+
+it('answers a pull by a digest the store has from the view, whatever the policy', async () => {
+  const svc = service();
+  await svc.list();
+  clearLog();
+  for (const policy of ['always', 'newer', 'missing']) {
+    expect(await svc.pull(`quay.io/a/b@${DIGEST}`, policy, 0).result).toEqual({
+      fetched: false,
+      id: undefined,
+    });
+  }
+  expect(calls()).toEqual([]);
+});
+
+it('pulls a digest the store lacks', async () => {
+  const svc = service({ progressTotals: false });
+  await svc.list();
+  clearLog();
+  const other = `sha256:${'f'.repeat(64)}`;
+  expect(await svc.pull(`quay.io/a/b@${other}`, 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(calls()[0]).toBe('image pull');
+});
+
+it('re-lists first when the store changed since the view was read, then answers exactly', async () => {
+  const svc = service({ progressTotals: false });
+  await svc.list();
+  writeFileSync(join(tmp.path, 'list.json'), '[]'); // someone else removed it…
+  writeFileSync(lock, 'y'.repeat(64)); // …and the store's token moved
+  clearLog();
+  expect(await svc.pull('quay.io/a/b:1', 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(calls().slice(0, 2)).toEqual(['image list', 'image pull']); // the re-list, never `image exists`
+});
+
+it('a `newer` pull compares with the ID from the view: no `image list` or `image exists` around the pull', async () => {
+  const svc = service({ progressTotals: false });
+  await svc.list();
+  clearLog();
+  expect(await svc.pull('quay.io/a/b:1', 'newer', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(calls()[0]).toBe('image pull');
+  expect(
+    calls()
+      .slice(1)
+      .every((c) => c === 'image list'),
+  ).toBe(true); // only the view refresh after it
+  // The view now says the tag names what podman printed: a second `newer` pull reports no change.
+  writeFileSync(join(tmp.path, 'list.json'), JSON.stringify([{ Id: PULLED, Names: ['quay.io/a/b:1'] }]));
+  writeFileSync(lock, 'z'.repeat(64));
+  await svc.list();
+  clearLog();
+  expect(await svc.pull('quay.io/a/b:1', 'newer', 0).result).toEqual({ fetched: false, id: PULLED });
+  expect(calls()[0]).toBe('image pull');
+});
+
+it('a `missing` pull never asks `image exists`, also without progress totals', async () => {
+  const svc = service({ progressTotals: false });
+  await svc.list();
+  clearLog();
+  expect(await svc.pull('quay.io/a/b:1', 'missing', 0).result).toEqual({ fetched: false, id: undefined });
+  expect(await svc.pull('quay.io/a/other:1', 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(calls()).not.toContain('image exists');
+});
+
+it('a Remove queued before a `missing` Pull of the same image comes first: the pull then fetches it', async () => {
+  const svc = service({ progressTotals: false, extra: { FAKE_RM_WRITES: lock } });
+  await svc.list();
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  // Something running, so that the Remove and the Pull both wait in the queue.
+  const blocker = svc.submit('gc', 'x', 'blocker', 0, () => held);
+  const removed = svc.remove(['quay.io/a/b:1'], 0);
+  const pulled = svc.pull('quay.io/a/b:1', 'missing', 0);
+  clearLog();
+  release();
+  await blocker.result;
+  expect(await removed.result).toEqual([ID]);
+  expect(await pulled.result).toEqual({ fetched: true, id: PULLED });
+  expect(calls()).toContain('image rm');
+  expect(calls().indexOf('image pull')).toBeGreaterThan(calls().indexOf('image rm'));
+});
