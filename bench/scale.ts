@@ -333,7 +333,7 @@ main(async () => {
   console.log(
     'Each store holds distinct images of one layer each (64 random bytes), built once by podman itself and ' +
       'cached under `.cache/bench-stores/` (bench/scale-fixture.ts: sub-stores of 250 images, one `podman ' +
-      'load` each on tmpfs, merged, then checked with a raw `podman image list` and `image rm`); each run ' +
+      'load` each on tmpfs, merged, then checked with a raw `podman image rm`, `image exists` and a count of its records); each run ' +
       "restores it into a fresh stack's sysroot. Daemon: a warm dbus-next client; raw podman: the daemon's " +
       'namespace invocation on the same store in the same run. "Exists after an outside write": a raw ' +
       '`podman tag`/`untag` of a second name (not timed), then `Exists` of that name, which makes the daemon ' +
