@@ -37,6 +37,8 @@ const SIZE_QUERY_LIMIT_MS = 60_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export interface PullRunOptions extends PullSettings {
+  /** Free space past the reserve from which the pull starts before the size answer; default 16 GiB. */
+  ampleRoomBytes?: number;
   store: Store;
   ref: ImageReference;
   policy: PullPolicy;
@@ -209,7 +211,7 @@ export class PullRun {
   private hasAmpleRoom(): boolean {
     try {
       const reserve = this.o.spaceReserveBytes ?? DEFAULT_SPACE_RESERVE_BYTES;
-      return freeBytesAt(this.o.store.storePath) - reserve >= AMPLE_ROOM_BYTES;
+      return freeBytesAt(this.o.store.storePath) - reserve >= (this.o.ampleRoomBytes ?? AMPLE_ROOM_BYTES);
     } catch {
       return false;
     }
