@@ -9,7 +9,16 @@ import { asciiOnly, daemonBuildOptions } from '../scripts/bundle-options.mjs';
 
 const outdir = process.argv[2] ?? '.cache/bench';
 /** Imported by the benchmarks, not run on their own. */
-const SHARED = new Set(['lib.ts', 'targets.ts', 'memory-parts.ts']);
+const SHARED = new Set([
+  'lib.ts',
+  'targets.ts',
+  'memory-parts.ts',
+  'reads-breakdown.ts',
+  'scale-archive.ts',
+  'scale-fixture.ts',
+  'scale-report.ts',
+  'plot-scale.ts',
+]);
 const entries = readdirSync('bench').filter((f) => f.endsWith('.ts') && !SHARED.has(f));
 /** Parts bundled as they were before a change, to show what it saved. */
 const WITHOUT_REDIRECTS = new Set(['zod-all-locales.ts', 'dbus-next-xml.ts']);
