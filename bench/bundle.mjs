@@ -14,7 +14,7 @@ const SHARED = new Set([
   'targets.ts',
   'memory-parts.ts',
   'reads-breakdown.ts',
-  'scale-archive.ts',
+  'image-archive.ts',
   'scale-fixture.ts',
   'scale-report.ts',
   'plot-scale.ts',

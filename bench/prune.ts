@@ -5,9 +5,9 @@
 // its alias path, so a copy opens anywhere); delete that directory to rebuild it.
 
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeImageArchive } from './image-archive.js';
 import {
   call,
   fmtMs,
@@ -32,63 +32,8 @@ import { recordTarget } from './targets.js';
 const N = Number(process.env.BENCH_PRUNE_N ?? 1000);
 const REPO = 'localhost/bench/prune';
 const ROOT = `${REPO}:keep`;
-/** The populated store, kept between runs (bump the suffix when writeArchive changes). */
+/** The populated store, kept between runs (bump the suffix when writeImageArchive changes). */
 const CACHE = join(process.cwd(), '.cache', 'bench-stores', `prune-${N + 1}-v1`);
-
-/** One ustar entry: a regular file `name` (≤ 100 bytes) holding `content`. */
-function tarEntry(name: string, content: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, content, Buffer.alloc((512 - (content.length % 512)) % 512)]);
-}
-
-const TAR_END = Buffer.alloc(1024);
-
-/**
- * A docker-archive (`podman save --multi-image-archive` format) of `names.length` distinct images, each its own
- * single layer of 64 random bytes, so one `podman load` creates them all. Distinct layers matter: podman's
- * image list builds a layer tree, and 1,000 images on one shared layer make `podman image list` take minutes.
- */
-function writeArchive(path: string, names: string[]): void {
-  const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
-  const fd = openSync(path, 'w');
-  try {
-    const manifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
-    for (const name of names) {
-      const layer = Buffer.concat([tarEntry('data', randomBytes(64)), TAR_END]);
-      const diffId = createHash('sha256').update(layer).digest('hex');
-      const config = Buffer.from(
-        JSON.stringify({
-          architecture: arch,
-          os: 'linux',
-          created: '2024-01-01T00:00:00Z',
-          config: {},
-          rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
-        }),
-      );
-      const configName = `${createHash('sha256').update(config).digest('hex')}.json`;
-      writeSync(fd, tarEntry(`${diffId}/layer.tar`, layer));
-      writeSync(fd, tarEntry(configName, config));
-      manifest.push({ Config: configName, RepoTags: [name], Layers: [`${diffId}/layer.tar`] });
-    }
-    writeSync(fd, tarEntry('manifest.json', Buffer.from(JSON.stringify(manifest))));
-    writeSync(fd, TAR_END);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 main(() =>
   withStack(async (s) => {
@@ -116,7 +61,7 @@ main(() =>
         setup.push([`restore the cached store of ${N + 1} images (.cache/bench-stores)`, nowMs() - t]);
       } else {
         note(`write a docker-archive of ${N + 1} distinct one-layer images`);
-        writeArchive(archive, [ROOT, ...names]);
+        writeImageArchive(archive, [ROOT, ...names]);
         setup.push([`write the archive (${N + 1} images)`, nowMs() - t]);
         note('load it into the store with one raw `podman load` (the slow part of the setup; cached after)');
         setup.push([

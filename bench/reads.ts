@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
 import type { Stack } from '../test/helpers/stack.js';
+import { writeImageArchive } from './image-archive.js';
 import {
   busctlCall,
   call,
@@ -33,7 +34,6 @@ import {
   readCalls,
   runRounds,
 } from './reads-breakdown.js';
-import { writeImageArchive } from './scale-archive.js';
 import { recordTarget } from './targets.js';
 
 const N_FLOOR = Number(process.env.BENCH_READS_N_CLIENT ?? 2000);
@@ -216,7 +216,7 @@ function printPodman(rows: StoreRow[], colds: { store: string; cold: Stats; rawL
   console.log(
     '\nStores: distinct single-layer images of 64 random bytes each: the first built with podman, pushed to the ' +
       'local registry and pulled through the daemon; the other 29 loaded with one raw `podman load` of a ' +
-      'generated docker-archive (bench/scale-archive.ts).\n',
+      'generated docker-archive (bench/image-archive.ts).\n',
   );
   console.log(
     table(

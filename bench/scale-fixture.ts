@@ -21,8 +21,8 @@ import { join, resolve } from 'node:path';
 import { readChangeToken } from '../src/storage/create-store.js';
 import { isRecordsMiss, readImageRecords } from '../src/storage/image-records.js';
 import type { Stack } from '../test/helpers/stack.js';
+import { writeImageArchive } from './image-archive.js';
 import { fmtMs, note, nowMs, RawPodman } from './lib.js';
-import { writeImageArchive } from './scale-archive.js';
 
 /** Images per sub-store: one `podman load` each (its cost per image grows with the store it loads into). */
 const SUB_STORE = 250;

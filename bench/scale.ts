@@ -9,6 +9,7 @@ import { readChangeToken } from '../src/storage/create-store.js';
 import { isRecordsMiss, readImageRecords } from '../src/storage/image-records.js';
 import type { Sandbox } from '../test/helpers/sandbox.js';
 import type { Stack } from '../test/helpers/stack.js';
+import { writeImageArchive } from './image-archive.js';
 import {
   call,
   fmtMs,
@@ -27,7 +28,6 @@ import {
   withStack,
 } from './lib.js';
 import { renderScaleSvg } from './plot-scale.js';
-import { writeImageArchive } from './scale-archive.js';
 import {
   type CachedStore,
   ensureStore,

@@ -91,8 +91,8 @@ async function serve(handle: StoreHandle): Promise<number> {
   });
   const authority = new PolkitAuthority(bus);
   let lastActivity = Date.now();
-  const server = new DBusServer({
-    bus,
+  // What both transports are built on; each call through either counts as activity for the idle exit.
+  const transport = {
     service,
     authority,
     version: VERSION,
@@ -100,21 +100,14 @@ async function serve(handle: StoreHandle): Promise<number> {
     onActivity: () => {
       lastActivity = Date.now();
     },
-  });
+  };
+  const server = new DBusServer({ bus, ...transport });
   server.start();
   // The Varlink transport is loaded when its first client connects (lazy-server.ts): nothing of it at rest.
   const varlink = createLazyVarlink(
     () =>
       import('./api/varlink/server.js').then(({ createVarlinkStorageServer }) =>
-        createVarlinkStorageServer({
-          service,
-          authority,
-          version: VERSION,
-          log,
-          onActivity: () => {
-            lastActivity = Date.now();
-          },
-        }),
+        createVarlinkStorageServer(transport),
       ),
     log,
   );

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeImageArchive } from '../../bench/image-archive.js';
 import { renderScaleSvg } from '../../bench/plot-scale.js';
-import { writeImageArchive } from '../../bench/scale-archive.js';
 import { formatGrowthTable, makePlotSeries, type ScaleRow } from '../../bench/scale-report.js';
 
 const st = (ms: number) => ({ n: 1, median: ms, min: ms, max: ms });
@@ -35,7 +35,7 @@ describe('scale benchmark report', () => {
   });
 
   it('writes a docker-archive tar with a layer and a config per image and one manifest', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'scale-archive-'));
+    const dir = mkdtempSync(join(tmpdir(), 'image-archive-'));
     try {
       const path = join(dir, 'a.tar');
       writeImageArchive(path, ['localhost/x:a', 'localhost/x:b']);

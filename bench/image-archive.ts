@@ -1,5 +1,5 @@
-// Docker-archives of many distinct tiny images for the scale benchmark: each image is its own single layer of
-// 64 random bytes, so podman's layer tree stays flat (one layer shared by 1,000 images made its list take minutes).
+// Docker-archives of many distinct tiny images (bench/prune.ts, bench/scale.ts, bench/reads.ts): each image is its
+// own single layer of 64 random bytes, so podman's layer tree stays flat (one shared layer made its list take minutes).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
