@@ -44,13 +44,15 @@ export function viewJob<T>(job: Job<T>): JobView {
 }
 
 /**
- * Calls `onUpdate(names)` for a job's changes: state changes at once, progress at most every
+ * Calls `onUpdate(names)` for a job's changes: state and item changes at once, progress at most every
  * PROGRESS_INTERVAL_MS (with the names of the progress fields). Returns the function that stops watching.
  */
 export function watchJob<T>(job: Job<T>, onUpdate: (changed: readonly string[]) => void): () => void {
   let timer: NodeJS.Timeout | undefined;
   const onChanged = (names: string[]) => {
     if (names.includes('state')) return onUpdate(names);
+    // A new item (the next image of a sync) is a step, not a tick: a fast step must not vanish in the throttle.
+    if (names.includes('item')) return onUpdate(PROGRESS_FIELDS);
     if (timer) return;
     timer = setTimeout(() => {
       timer = undefined;

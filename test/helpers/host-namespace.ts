@@ -50,9 +50,10 @@ export async function startHostNamespace(): Promise<HostNamespace> {
       })
         .trim()
         .split('\n')
-        // The image builders' own podman (build-root) of test files running in parallel mounts and unmounts
-        // there too (propagated from the machine): not the daemon's, so not part of a before/after check.
-        .filter((l) => !l.includes('/build-root/') && !l.includes('/build-runroot/')),
+        // The image builders' (build-root) and stand-in host stores' (host-root) own podman of test files running
+        // in parallel mounts and unmounts there too (propagated from the machine): not the daemon's, so not part
+        // of a before/after check.
+        .filter((l) => !/\/(build-root|build-runroot|host-root)\//.test(l)),
     stop: () => {
       holder.kill('SIGKILL');
     },
