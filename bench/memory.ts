@@ -52,9 +52,9 @@ const PARTS: Record<string, [string, string]> = {
   pino: ['pino logger (src/log.ts)', 'at start'],
   'dbus-next': ['dbus-next, XML libraries on first use (scripts/xml2js-lazy.cjs)', 'at start'],
   'dbus-next-xml': ['dbus-next with xml2js/xmlbuilder/sax evaluated', 'no longer'],
-  zod: ['zod, English messages only (scripts/zod-locales-en.mjs)', 'at start'],
+  zod: ['classic zod, English messages only (scripts/zod-locales-en.mjs)', 'no longer'],
   'zod-all-locales': ['zod with every locale', 'no longer'],
-  'zod-mini': ['zod/mini (functional API), for comparison', 'not used'],
+  'zod-mini': ['zod/mini with English messages (src/schema.ts)', 'at start'],
   operations: ['the operations table: every method’s zod schemas', 'at start'],
   'dbus-transport': ['D-Bus transport with the core and dbus-next', 'at start'],
   storage: ['the engine (store.ts: podman runs, manifest, image list)', 'at start'],
@@ -112,7 +112,7 @@ function varlinkCall(path: string, method: string): Promise<void> {
 
 /** Parts that contain another: their cost over it is shown too. */
 const BASES: Record<string, string> = {
-  operations: 'zod',
+  operations: 'zod-mini',
   'dbus-transport': 'operations',
   'varlink-transport': 'operations',
   'introspection-xml': 'operations',

@@ -1,4 +1,4 @@
-// zod/mini, zod's tree-shakable functional API, one schema built: what the core's schemas would cost on it.
-import * as z from 'zod/mini';
+// zod as the daemon gets it (src/schema.ts: zod/mini, English messages), one schema built.
+import * as z from '../../src/schema.js';
 
 (globalThis as { keep?: unknown }).keep = z.object({ a: z.string() });

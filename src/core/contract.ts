@@ -2,9 +2,9 @@
 // the wire types both transports spell, and who a caller is. src/core/operations.ts holds the entries;
 // the D-Bus and Varlink adapters, the introspection XML and the Varlink IDL all follow from them.
 
-import type { z } from 'zod';
 import type { ActionId, MethodPolicy } from '../authz/actions.js';
 import type { JobKind } from '../jobs/job.js';
+import * as z from '../schema.js';
 import type { Job } from './job-view.js';
 import type { StorageService } from './storage-service.js';
 
@@ -47,7 +47,7 @@ export interface Caller {
 export type Outcome<R> = { job: Job<R> } | { value: R };
 
 /** One method of org.bootc.Storage, defined once for every transport. */
-export interface Operation<S extends z.ZodTuple = z.ZodTuple, R = unknown> {
+export interface Operation<S extends z.ZodMiniTuple = z.ZodMiniTuple, R = unknown> {
   name: string;
   /** `read`: answered from the view; `job`: queued work (or a dry run answered at once); `cancel`. */
   kind: 'read' | 'job' | 'cancel';
@@ -89,8 +89,15 @@ export interface Operation<S extends z.ZodTuple = z.ZodTuple, R = unknown> {
   toVarlink(result: R): Record<string, unknown>;
 }
 
+/** The argument schema of a method that takes none (D-Bus's own members too). */
+export const NO_ARGS = z.tuple([]);
+
+/** A method's argument schema, and what it parses to (what adapters check against without importing zod). */
+export type ArgsSchema = z.ZodMiniTuple;
+export type ArgsOf<S extends ArgsSchema> = z.infer<S>;
+
 /** Declares an operation with its types inferred (the table stores them erased). */
-export function defineOperation<S extends z.ZodTuple, R>(op: Operation<S, R>): Operation<S, R> {
+export function defineOperation<S extends z.ZodMiniTuple, R>(op: Operation<S, R>): Operation<S, R> {
   return op;
 }
 

@@ -8,28 +8,28 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../schema.js';
 import type { ImageEntry } from './parse-image-list.js';
 
 /** The fields of one images.json record this module reads (c/storage's `Image`). */
 const imageRecord = z.object({
-  id: z.string().regex(/^[a-f0-9]{64}$/),
-  digest: z.string().optional(),
-  digests: z.array(z.string()).nullish(),
-  names: z.array(z.string()).nullish(),
-  layer: z.string().optional(),
-  'mapped-layers': z.array(z.string()).nullish(),
-  'big-data-sizes': z.record(z.string(), z.number()).nullish(),
-  'big-data-digests': z.record(z.string(), z.string()).nullish(),
-  created: z.string().optional(),
+  id: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
+  digest: z.optional(z.string()),
+  digests: z.nullish(z.array(z.string())),
+  names: z.nullish(z.array(z.string())),
+  layer: z.optional(z.string()),
+  'mapped-layers': z.nullish(z.array(z.string())),
+  'big-data-sizes': z.nullish(z.record(z.string(), z.number())),
+  'big-data-digests': z.nullish(z.record(z.string(), z.string())),
+  created: z.optional(z.string()),
 });
 
 /** The fields of one layers.json record this module reads (c/storage's `Layer`). */
 const layerRecord = z.object({
   id: z.string(),
-  parent: z.string().optional(),
-  'diff-digest': z.string().optional(),
-  'diff-size': z.number().optional(),
+  parent: z.optional(z.string()),
+  'diff-digest': z.optional(z.string()),
+  'diff-size': z.optional(z.number()),
 });
 
 type ImageRecord = z.infer<typeof imageRecord>;
@@ -101,7 +101,7 @@ function readOptional(file: string): string {
   }
 }
 
-function parseRecords<T>(text: string, schema: z.ZodType<T>): T[] {
+function parseRecords<T>(text: string, schema: z.ZodMiniType<T>): T[] {
   if (text.trim() === '') return [];
   const parsed = z.array(schema).safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'unexpected records');

@@ -4,30 +4,30 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../schema.js';
 
 /** A byte count a registry reports: a safe non-negative integer (no Infinity, NaN, fraction or string). */
-const Size = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+const Size = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
+const Digest = z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/));
 
 /** At most this many entries are looked at; a real image has tens of layers and a handful of platforms. */
 const MAX_ENTRIES = 4096;
 
 const ManifestSchema = z.object({
-  manifests: z
-    .array(
-      z.object({
-        digest: Digest,
-        platform: z.object({ os: z.string().optional(), architecture: z.string().optional() }).optional(),
-      }),
-    )
-    .max(MAX_ENTRIES)
-    .optional(),
-  layers: z
-    .array(z.object({ size: Size }))
-    .max(MAX_ENTRIES)
-    .optional(),
-  config: z.object({ size: Size }).optional(),
+  manifests: z.optional(
+    z
+      .array(
+        z.object({
+          digest: Digest,
+          platform: z.optional(
+            z.object({ os: z.optional(z.string()), architecture: z.optional(z.string()) }),
+          ),
+        }),
+      )
+      .check(z.maxLength(MAX_ENTRIES)),
+  ),
+  layers: z.optional(z.array(z.object({ size: Size })).check(z.maxLength(MAX_ENTRIES))),
+  config: z.optional(z.object({ size: Size })),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema>;

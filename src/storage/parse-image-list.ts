@@ -1,7 +1,7 @@
 // Turns `podman image list --format=json` into typed entries: one per image (podman prints one per tag).
 
-import { z } from 'zod';
 import { createError } from '../errors.js';
+import * as z from '../schema.js';
 
 /** One image in the store. */
 export interface ImageEntry {
@@ -20,12 +20,12 @@ export interface ImageEntry {
 }
 
 const entrySchema = z.object({
-  Id: z.string().regex(/^[a-f0-9]{64}$/),
-  Names: z.array(z.string()).nullish(),
-  RepoDigests: z.array(z.string()).nullish(),
-  Digest: z.string().nullish(),
-  Size: z.number().nonnegative().nullish(),
-  Created: z.number().nullish(),
+  Id: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
+  Names: z.nullish(z.array(z.string())),
+  RepoDigests: z.nullish(z.array(z.string())),
+  Digest: z.nullish(z.string()),
+  Size: z.nullish(z.number().check(z.nonnegative())),
+  Created: z.nullish(z.number()),
 });
 
 /** Parses podman's JSON list output and deduplicates by ID, merging names. */

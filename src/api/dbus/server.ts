@@ -4,11 +4,11 @@
 
 import dbus from 'dbus-next';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { ACTION_CANCEL_FOREIGN, ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
 import { ReadGrants } from '../../authz/read-grants.js';
+import { type ArgsOf, type ArgsSchema, NO_ARGS } from '../../core/contract.js';
 import type { Job } from '../../core/job-view.js';
 import { type Caller, findOperation, type Operation } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
@@ -164,7 +164,7 @@ export class DBusServer {
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, STORAGE_IFACE));
         if (iface === OBJECT_MANAGER_IFACE && member === 'GetManagedObjects') {
           // Like properties: what every caller may see anyway (ListJobs, the broadcast signals).
-          this.checkArgs(msg, member, { in: [], out: [] }, z.tuple([]));
+          this.checkArgs(msg, member, { in: [], out: [] }, NO_ARGS);
           return this.reply(msg, 'a{oa{sa{sv}}}', [this.jobs.managedObjects()]);
         }
         const op = iface === STORAGE_IFACE || !iface ? findOperation(member, 'dbus') : undefined;
@@ -173,7 +173,7 @@ export class DBusServer {
         const job = this.jobAt(path);
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, JOB_IFACE, job));
         if ((iface === JOB_IFACE || !iface) && member === 'Cancel') {
-          this.checkArgs(msg, 'Cancel', JOB_METHODS.Cancel!, z.tuple([]));
+          this.checkArgs(msg, 'Cancel', JOB_METHODS.Cancel!, NO_ARGS);
           await this.service.cancelFor(job, this.callerOf(msg), ACTION_CANCEL_FOREIGN);
           return this.reply(msg, '', []);
         }
@@ -267,12 +267,12 @@ export class DBusServer {
   }
 
   /** Signature first (the bus only checks it is well-formed), then the argument shapes. */
-  private checkArgs<S extends z.ZodTuple>(
+  private checkArgs<S extends ArgsSchema>(
     msg: dbus.Message,
     member: string,
     def: MethodDef,
     schema: S,
-  ): z.infer<S> {
+  ): ArgsOf<S> {
     const expected = inSignature(def);
     if ((msg.signature ?? '') !== expected) {
       throw Object.assign(

@@ -1,8 +1,8 @@
 // The deployments' side of the store, for admin tools: roles, bound images and whether they are here, what a
 // garbage collection would keep and why, and a sync of the missing bound images.
 
-import { z } from 'zod';
 import { ACTION_PULL, ACTION_READ } from '../../authz/actions.js';
+import * as z from '../../schema.js';
 import { defineOperation } from '../contract.js';
 import { listBound, listDeployments, previewCollection, startSync } from '../deployments.js';
 import { T } from '../wire-types.js';
@@ -90,7 +90,7 @@ export const SYNC_BOUND_IMAGES = defineOperation({
       doc: 'The images pulled (normalized references); empty when none was missing.',
     },
   ],
-  input: z.tuple([z.string().max(256)]),
+  input: z.tuple([z.string().check(z.maxLength(256))]),
   access: { action: ACTION_PULL },
   details: ([deployment]) => ({
     image: `the missing bound images of ${deployment === '' ? 'every deployment' : `deployment ${deployment}`}`,

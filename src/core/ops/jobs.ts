@@ -1,7 +1,7 @@
 // Operations on jobs themselves.
 
-import { z } from 'zod';
 import { ACTION_CANCEL_FOREIGN } from '../../authz/actions.js';
+import * as z from '../../schema.js';
 import { defineOperation } from '../contract.js';
 import { T } from '../wire-types.js';
 
@@ -12,7 +12,7 @@ export const CANCEL_JOB = defineOperation({
   dbusDoc: `The job's end is announced by JobRemoved (result "canceled", or "done" or "failed" if it finished first). Job.Cancel on the job's object does the same.`,
   in: [{ name: 'id', type: T.uint, doc: "The job's id." }],
   out: [],
-  input: z.tuple([z.number().int().nonnegative().max(0xffffffff)]),
+  input: z.tuple([z.int().check(z.nonnegative(), z.maximum(0xffffffff))]),
   access: { ownerOr: ACTION_CANCEL_FOREIGN },
   errors: ['NotFound (no such job, or it has already ended)'],
   run: async (service, [id], caller) => ({

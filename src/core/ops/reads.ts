@@ -1,8 +1,8 @@
 // The read operations: answered from the image view (or the job list), never queued, never interactive.
 
-import { z } from 'zod';
 import { ACTION_READ } from '../../authz/actions.js';
 import { createError } from '../../errors.js';
+import * as z from '../../schema.js';
 import { defineOperation, jobObjectPath } from '../contract.js';
 import { toCount } from '../job-view.js';
 import { projectJob } from '../job-wire.js';
@@ -10,7 +10,7 @@ import { canonicalImage, MAX_REFERENCE_LENGTH } from '../targets.js';
 import { T } from '../wire-types.js';
 
 /** An image argument as the schema bounds it (the core then parses it as a reference). */
-export const imageArg = z.string().max(MAX_REFERENCE_LENGTH * 4);
+export const imageArg = z.string().check(z.maxLength(MAX_REFERENCE_LENGTH * 4));
 
 const IMAGE_DOC = 'Fully-qualified reference (see "Image references").';
 
@@ -88,7 +88,7 @@ export const GET_JOB = defineOperation({
   doc: 'One job, queued, running, or ended within the last 60 s (then with its result or error): how a caller that started a job with a Start method, or with "oneway", reads how it went. (On D-Bus, the job\'s object has the same properties.)',
   in: [{ name: 'id', type: T.uint, doc: "The job's id." }],
   out: [{ name: 'job', type: { dbus: 'a{sv}', varlink: 'Job' }, doc: 'The job, every field.' }],
-  input: z.tuple([z.number().int().nonnegative().max(0xffffffff)]),
+  input: z.tuple([z.int().check(z.nonnegative(), z.maximum(0xffffffff))]),
   access: { action: ACTION_READ },
   errors: ['NotFound (no such job, or it ended more than 60 s ago)'],
   run: async (service, [id]) => {

@@ -1,14 +1,14 @@
 // The write operations: each becomes a job on the one queue (joined when an identical one is queued or
 // running); the blocking calls reply when the job ends.
 
-import { z } from 'zod';
 import { ACTION_PULL, ACTION_REMOVE } from '../../authz/actions.js';
+import * as z from '../../schema.js';
 import { defineOperation } from '../contract.js';
 import { canonicalImage, MAX_LIST_ARGS, shownTargets } from '../targets.js';
 import { T } from '../wire-types.js';
 import { imageArg } from './reads.js';
 
-const imageList = z.array(imageArg).max(MAX_LIST_ARGS);
+const imageList = z.array(imageArg).check(z.maxLength(MAX_LIST_ARGS));
 const JOB_ERRORS = ['Busy', 'Canceled', 'StorageFailure', 'StoreUnavailable', 'ReadOnlyFilesystem'];
 
 export const PULL = defineOperation({
@@ -35,7 +35,7 @@ export const PULL = defineOperation({
       doc: '"missing": true when the image was pulled, false when it was already present; "always": true; "newer": true only when the pull changed the image ID the reference names. A digest reference (repo@sha256:...) the store already has is false under every policy: a digest names immutable content, so nothing is fetched. Varlink: only in the final reply.',
     },
   ],
-  input: z.tuple([imageArg, z.string().max(64)]),
+  input: z.tuple([imageArg, z.string().check(z.maxLength(64))]),
   access: { action: ACTION_PULL },
   details: ([image]) => ({ image: canonicalImage(image) }),
   errors: [
