@@ -17,6 +17,7 @@ import { StoreHandle, type StoreState } from './core/store-handle.js';
 import { type DaemonOptions, OptionError, parseDaemonArgs, renderHelp } from './daemon-options.js';
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
+import { compactHeapWhenIdle } from './process/compact-heap.js';
 import { killAllPodman } from './storage/run-podman.js';
 import { STORE_SUBPATH, Store } from './storage/store.js';
 import { notifySystemd, startWatchdog } from './systemd-notify.js';
@@ -197,18 +198,22 @@ async function serve(handle: StoreHandle): Promise<number> {
   );
   ready = true;
   const stopWatchdog = startWatchdog();
+  const quiet = () =>
+    service.idle &&
+    server.pendingCalls === 0 &&
+    authority.pending === 0 &&
+    varlink.pendingCalls === 0 &&
+    varlink.connections === 0;
+  compactHeapWhenIdle(
+    () => !quiet(),
+    (rssBefore, rssAfter) => log.debug({ rssBefore, rssAfter }, 'start-up garbage collected'),
+  );
 
   const idleSeconds = opts.idleTimeout ?? (process.env.INVOCATION_ID ? 120 : 0);
   if (idleSeconds > 0) {
     const timer = setInterval(
       () => {
-        const quiet =
-          service.idle &&
-          server.pendingCalls === 0 &&
-          authority.pending === 0 &&
-          varlink.pendingCalls === 0 &&
-          varlink.connections === 0;
-        if (!quiet) lastActivity = Date.now();
+        if (!quiet()) lastActivity = Date.now();
         else if (Date.now() - lastActivity >= idleSeconds * 1000) void stop(0, 'idle');
       },
       Math.min(1000, idleSeconds * 250),

@@ -36,7 +36,9 @@ export function formatJournalLine(json: string): string {
 /** Creates the daemon's logger. */
 export function createLogger(opts: { level?: string; journal?: boolean } = {}): Logger {
   const base = { level: opts.level ?? process.env.BOOTC_STORAGED_LOG_LEVEL ?? 'info', redact: REDACT };
-  if (!(opts.journal ?? isJournalStream())) return pino(base);
+  // Written synchronously, as the journal's lines are: nothing is buffered to lose at exit or crash, and pino
+  // needs no exit hook (nor worker_threads to ask whether it could have one: scripts/bundle-options.mjs).
+  if (!(opts.journal ?? isJournalStream())) return pino(base, pino.destination({ fd: 1, sync: true }));
   return pino(base, {
     write(line: string) {
       writeSync(1, formatJournalLine(line));

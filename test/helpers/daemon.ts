@@ -12,7 +12,7 @@ export const DAEMON_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged.cjs')
 /** The bundle itself, which DAEMON_BUNDLE (scripts/daemon-loader.cjs) runs with V8's code cache. */
 export const DAEMON_MAIN_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged-main.cjs');
 /** The V8 flags bootc-storaged.service gives node (its Environment=NODE_OPTIONS=; a unit test keeps them equal). */
-export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
+export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc';
 
 /**
  * The daemon as its installed launcher (scripts/daemon-launcher.sh.in) starts it: node exec'd by
