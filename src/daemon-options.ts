@@ -17,6 +17,7 @@ export interface DaemonOptions {
   pullRetries: number;
   spaceReserve: number;
   layout: StoreLayout;
+  pullWith: PullTool;
   progressTotals: boolean;
   idleTimeout?: number;
   selfCheck?: boolean;
@@ -52,6 +53,16 @@ const parseLayout = (v: string) => {
   if (!(STORE_LAYOUTS as readonly string[]).includes(v))
     throw new OptionError(`allowed choices are ${STORE_LAYOUTS.join(', ')}`);
   return v as StoreLayout;
+};
+
+/** What pulls: skopeo where its pull is podman's own (`auto`), or always podman. */
+export const PULL_TOOLS = ['auto', 'podman'] as const;
+export type PullTool = (typeof PULL_TOOLS)[number];
+
+const parsePullTool = (v: string) => {
+  if (!(PULL_TOOLS as readonly string[]).includes(v))
+    throw new OptionError(`allowed choices are ${PULL_TOOLS.join(', ')}`);
+  return v as PullTool;
 };
 
 interface Spec {
@@ -124,6 +135,13 @@ const SPECS: Record<string, Spec> = {
     arg: 'layout',
     help: `where the store lives: ostree/bootc, composefs/bootc (linked), or detect (choices: ${STORE_LAYOUTS.join(', ')})`,
     parse: parseLayout,
+    default: 'auto',
+  },
+  'pull-with': {
+    key: 'pullWith',
+    arg: 'tool',
+    help: `what pulls: auto (skopeo copy into the store when installed beside podman and storage.conf changes nothing about a pull, else podman) or podman (choices: ${PULL_TOOLS.join(', ')})`,
+    parse: parsePullTool,
     default: 'auto',
   },
   'no-progress-totals': {

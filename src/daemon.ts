@@ -204,8 +204,9 @@ async function serve(handle: StoreHandle): Promise<number> {
     authority.pending === 0 &&
     varlink.pendingCalls === 0 &&
     varlink.connections === 0;
+  // Work is a job or a call in progress; ended jobs kept for late readers are not (they keep the idle exit off).
   compactHeapWhenIdle(
-    () => !quiet(),
+    () => !service.queue.idle || server.pendingCalls > 0 || authority.pending > 0 || varlink.pendingCalls > 0,
     (rssBefore, rssAfter) => log.debug({ rssBefore, rssAfter }, 'start-up garbage collected'),
   );
 
@@ -232,6 +233,7 @@ async function main(): Promise<number> {
       run: opts.run,
       authRoot: opts.authRoot,
       layout: opts.layout,
+      copier: opts.pullWith,
       // 0 means no limit: a day-long cap stands in for "never" so a wedged podman still ends some day.
       pullTimeoutMs: (opts.pullTimeout > 0 ? opts.pullTimeout : 24 * 3600) * 1000,
       logger: log,

@@ -52,7 +52,8 @@ export function startSync(
     `sync ${deployment}`,
     owner,
     async (ctx) => {
-      // The store's images as the job starts (each pull then checks again, as a `missing` pull does).
+      // The store's images as the job starts, from the image view (current: it re-reads when anyone wrote);
+      // each pull then checks again, as a `missing` pull does.
       let present: ((image: string) => boolean) | undefined;
       return syncBoundImages(
         {
@@ -60,7 +61,10 @@ export function startSync(
           listDeployments: names,
           listBound: () => listBoundImages(sysroot, () => false),
           isPresent: async (image) => {
-            present ??= createPresenceCheck(await (await service.openStore()).list());
+            if (!present) {
+              await service.openStore();
+              present = createPresenceCheck(await service.list());
+            }
             return present(image);
           },
           pullOne: (image, progress) => service.runPull(parseReference(image), 'missing', progress),

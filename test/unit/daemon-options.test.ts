@@ -15,6 +15,7 @@ it('applies the defaults', () => {
     pullRetries: 3,
     spaceReserve: 1024 ** 3,
     layout: 'auto',
+    pullWith: 'auto',
     progressTotals: true,
   });
 });
@@ -42,6 +43,7 @@ it('parses every option, in both --name value and --name=value forms', () => {
     '512M',
     '--layout',
     'composefs',
+    '--pull-with=podman',
     '--no-progress-totals',
     '--self-check',
     '--varlink-socket',
@@ -59,6 +61,7 @@ it('parses every option, in both --name value and --name=value forms', () => {
     pullRetries: 0,
     spaceReserve: 512 * 1024 ** 2,
     layout: 'composefs',
+    pullWith: 'podman',
     progressTotals: false,
     selfCheck: true,
     varlinkSocket: '/tmp/v',
@@ -72,6 +75,7 @@ it('refuses bad values, unknown options and positionals with an OptionError nami
     ['--pull-retries', '1.5'],
     ['--space-reserve', '1X'],
     ['--layout', 'btrfs'],
+    ['--pull-with', 'docker'],
     ['--bogus'],
     ['extra'],
     ['--sysroot'],
@@ -79,6 +83,7 @@ it('refuses bad values, unknown options and positionals with an OptionError nami
     expect(() => parseDaemonArgs(argv), argv.join(' ')).toThrow(OptionError);
   }
   expect(() => parseDaemonArgs(['--layout', 'btrfs'])).toThrow(/--layout.*auto, ostree, composefs/);
+  expect(() => parseDaemonArgs(['--pull-with', 'docker'])).toThrow(/--pull-with.*auto, podman/);
 });
 
 it('answers --help and --version (and their short forms)', () => {
