@@ -2,80 +2,43 @@
 // the store has answer from the view (no podman, no skopeo, no staging directory, no re-list afterwards); a
 // `newer` pull learns the current ID from the view; and a Remove queued before a Pull still comes first.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
-import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import { type FakePodmanStore, makeFakePodmanStore } from '../helpers/fake-podman-store.js';
 
 const ID = 'a'.repeat(64);
 const PULLED = 'd'.repeat(64); // what the fake podman prints for a pull
 const DIGEST = `sha256:${'e'.repeat(64)}`;
 
-let tmp: { path: string; remove: () => void };
-let log: string;
-let lock: string;
-let store: Store;
+let f: FakePodmanStore;
 beforeEach(() => {
-  tmp = makeTempDir('bsd-pull-view-');
-  const storePath = join(tmp.path, 'sysroot', STORE_SUBPATH);
-  mkdirSync(join(storePath, 'overlay-images'), { recursive: true });
-  // The store's change token: images.json and the last-writer token in images.lock.
-  writeFileSync(join(storePath, 'overlay-images', 'images.json'), '[]');
-  lock = join(storePath, 'overlay-images', 'images.lock');
-  writeFileSync(lock, 'x'.repeat(64));
-  log = join(tmp.path, 'log');
-  writeFileSync(
-    join(tmp.path, 'list.json'),
-    JSON.stringify([
-      { Id: ID, Names: ['quay.io/a/b:1'], RepoDigests: [`quay.io/a/b@${DIGEST}`], Digest: DIGEST, Size: 1 },
-    ]),
-  );
+  f = makeFakePodmanStore('bsd-pull-view-', [
+    { Id: ID, Names: ['quay.io/a/b:1'], RepoDigests: [`quay.io/a/b@${DIGEST}`], Digest: DIGEST, Size: 1 },
+  ]);
 });
-afterEach(() => {
-  store?.close();
-  tmp.remove();
-});
+afterEach(() => f.remove());
 
 function service(opts: { progressTotals?: boolean; extra?: NodeJS.ProcessEnv } = {}) {
-  store = Store.open({
-    // The fake podman's FAKE_LIST stands in for the store: its records (an empty images.json) must not answer.
-    imageRecords: false,
-    sysroot: join(tmp.path, 'sysroot'),
-    run: join(tmp.path, 'run'),
-    env: {
-      PATH: `${resolve(__dirname, 'fake-bin')}:${process.env.PATH}`,
-      FAKE_LOG: log,
-      FAKE_LIST: join(tmp.path, 'list.json'),
-      ...opts.extra,
-    },
+  return new StorageService(f.open(opts.extra), {
+    progressTotals: opts.progressTotals ?? true,
+    pullRetries: 0,
   });
-  return new StorageService(store, { progressTotals: opts.progressTotals ?? true, pullRetries: 0 });
 }
 
-/** Every process the fake podman (or any wrapper) recorded so far. */
-function calls(): string[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) =>
-      (JSON.parse(l) as { args: string[] }).args
-        .filter((a) => !a.startsWith('-') && !a.startsWith('/'))
-        .slice(0, 2)
-        .join(' '),
-    );
-}
-
-function clearLog() {
-  writeFileSync(log, '');
-  writeFileSync(`${log}.wrap`, '');
-}
+/** Every process the fake podman (or any wrapper) recorded so far, as its first two words. */
+const calls = () =>
+  f.calls().map((args) =>
+    args
+      .filter((a) => !a.startsWith('-') && !a.startsWith('/'))
+      .slice(0, 2)
+      .join(' '),
+  );
+const clearLog = () => f.clearLog();
 
 const staged = () => {
-  const dir = join(tmp.path, 'sysroot', 'ostree/bootc/storaged-tmp');
+  const dir = join(f.dir, 'sysroot', 'ostree/bootc/storaged-tmp');
   return existsSync(dir) ? readdirSync(dir) : [];
 };
 
@@ -87,7 +50,7 @@ it('answers a `missing` pull of a present image from the view: no process, no st
   expect(result).toEqual({ fetched: false, id: undefined });
   await new Promise((r) => setTimeout(r, 50)); // a refresh after the job would have started by now
   expect(calls()).toEqual([]);
-  expect(readFileSync(`${log}.wrap`, 'utf8')).toBe(''); // not even setpriv/unshare ran
+  expect(readFileSync(`${f.log}.wrap`, 'utf8')).toBe(''); // not even setpriv/unshare ran
   expect(staged()).toEqual([]);
 });
 
@@ -116,8 +79,8 @@ it('pulls a digest the store lacks', async () => {
 it('re-lists first when the store changed since the view was read, then answers exactly', async () => {
   const svc = service({ progressTotals: false });
   await svc.list();
-  writeFileSync(join(tmp.path, 'list.json'), '[]'); // someone else removed it…
-  writeFileSync(lock, 'y'.repeat(64)); // …and the store's token moved
+  f.setList([]); // someone else removed it…
+  f.moveToken('y'); // …and the store's token moved
   clearLog();
   expect(await svc.pull('quay.io/a/b:1', 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
   expect(calls().slice(0, 2)).toEqual(['image list', 'image pull']); // the re-list, never `image exists`
@@ -135,8 +98,8 @@ it('a `newer` pull compares with the ID from the view: no `image list` or `image
       .every((c) => c === 'image list'),
   ).toBe(true); // only the view refresh after it
   // The view now says the tag names what podman printed: a second `newer` pull reports no change.
-  writeFileSync(join(tmp.path, 'list.json'), JSON.stringify([{ Id: PULLED, Names: ['quay.io/a/b:1'] }]));
-  writeFileSync(lock, 'z'.repeat(64));
+  f.setList([{ Id: PULLED, Names: ['quay.io/a/b:1'] }]);
+  f.moveToken('z');
   await svc.list();
   clearLog();
   expect(await svc.pull('quay.io/a/b:1', 'newer', 0).result).toEqual({ fetched: false, id: PULLED });
@@ -153,7 +116,7 @@ it('a `missing` pull never asks `image exists`, also without progress totals', a
 });
 
 it('a Remove queued before a `missing` Pull of the same image comes first: the pull then fetches it', async () => {
-  const svc = service({ progressTotals: false, extra: { FAKE_RM_WRITES: lock } });
+  const svc = service({ progressTotals: false, extra: { FAKE_RM_WRITES: f.lock } });
   await svc.list();
   let release!: () => void;
   const held = new Promise<void>((r) => {

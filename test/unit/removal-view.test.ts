@@ -1,65 +1,32 @@
 // Remove and Prune decide from the image view when it is current (the job runs in queue order, so the view
 // is the store): no `podman image list` before the removal; a view the store moved away from is re-listed.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
-import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import type { Store } from '../../src/storage/store.js';
+import { type FakePodmanStore, makeFakePodmanStore } from '../helpers/fake-podman-store.js';
 
 const KEEP = 'a'.repeat(64);
 const GONE = 'b'.repeat(64);
 
-let tmp: { path: string; remove: () => void };
-let log: string;
-let lock: string;
+let f: FakePodmanStore;
 let store: Store;
 beforeEach(() => {
-  tmp = makeTempDir('bsd-removal-view-');
-  const images = join(tmp.path, 'sysroot', STORE_SUBPATH, 'overlay-images');
-  mkdirSync(images, { recursive: true });
-  writeFileSync(join(images, 'images.json'), '[]');
-  lock = join(images, 'images.lock');
-  writeFileSync(lock, 'x'.repeat(64));
-  log = join(tmp.path, 'log');
-  writeFileSync(
-    join(tmp.path, 'list.json'),
-    JSON.stringify([
-      { Id: KEEP, Names: ['quay.io/a/b:keep'] },
-      { Id: GONE, Names: ['quay.io/a/b:gone'] },
-    ]),
-  );
-  store = Store.open({
-    // The fake podman's FAKE_LIST stands in for the store: its records (an empty images.json) must not answer.
-    imageRecords: false,
-    sysroot: join(tmp.path, 'sysroot'),
-    run: join(tmp.path, 'run'),
-    env: {
-      PATH: `${resolve(__dirname, 'fake-bin')}:${process.env.PATH}`,
-      FAKE_LOG: log,
-      FAKE_LIST: join(tmp.path, 'list.json'),
-    },
-  });
+  f = makeFakePodmanStore('bsd-removal-view-', [
+    { Id: KEEP, Names: ['quay.io/a/b:keep'] },
+    { Id: GONE, Names: ['quay.io/a/b:gone'] },
+  ]);
+  store = f.open();
 });
-afterEach(() => {
-  store.close();
-  tmp.remove();
-});
+afterEach(() => f.remove());
 
-function calls(): string[][] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { args: string[] }).args.slice(4));
-}
+/** podman's arguments after the store options (--root … --runroot …). */
+const calls = () => f.calls().map((args) => args.slice(4));
 
 it('prunes from a current view: the first podman call is the removal itself', async () => {
   const svc = new StorageService(store);
   await svc.list();
-  writeFileSync(log, '');
+  f.clearLog();
   expect(await svc.prune(['quay.io/a/b:keep'], 0).result).toEqual([GONE]);
   expect(calls()[0]).toEqual(['image', 'rm', '--', 'quay.io/a/b:gone']);
   await svc.list(); // the refresh after the job, before the temp dir goes
@@ -68,7 +35,7 @@ it('prunes from a current view: the first podman call is the removal itself', as
 it('removes from a current view too', async () => {
   const svc = new StorageService(store);
   await svc.list();
-  writeFileSync(log, '');
+  f.clearLog();
   expect(await svc.remove(['quay.io/a/b:gone'], 0).result).toEqual([GONE]);
   expect(calls()[0]).toEqual(['image', 'rm', '--', 'quay.io/a/b:gone']);
   await svc.list(); // the refresh after the job, before the temp dir goes
@@ -77,9 +44,9 @@ it('removes from a current view too', async () => {
 it('lists first when the store changed since the view was read', async () => {
   const svc = new StorageService(store);
   await svc.list();
-  writeFileSync(join(tmp.path, 'list.json'), JSON.stringify([{ Id: KEEP, Names: ['quay.io/a/b:keep'] }]));
-  writeFileSync(lock, 'y'.repeat(64)); // someone else removed `gone`
-  writeFileSync(log, '');
+  f.setList([{ Id: KEEP, Names: ['quay.io/a/b:keep'] }]);
+  f.moveToken('y'); // someone else removed `gone`
+  f.clearLog();
   expect(await svc.prune(['quay.io/a/b:keep'], 0).result).toEqual([]);
   expect(calls()[0]).toEqual(['image', 'list', '--format=json']);
   expect(calls().some((c) => c[1] === 'rm')).toBe(false);
