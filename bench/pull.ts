@@ -50,7 +50,7 @@ interface Case {
 
 const CASES: Case[] = [
   { label: '~1 MB', bytes: 1 * MiB, reps: Number(process.env.BENCH_PULL_REPS_SMALL ?? 13) },
-  { label: '~200 MB', bytes: 200 * MiB, reps: Number(process.env.BENCH_PULL_REPS_LARGE ?? 6) },
+  { label: '~200 MB', bytes: 200 * MiB, reps: Number(process.env.BENCH_PULL_REPS_LARGE ?? 10) },
 ];
 
 interface Result {
