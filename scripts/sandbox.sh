@@ -97,7 +97,10 @@ wait_for "busctl list --no-legend | grep -q org.freedesktop.PolicyKit1"
 # 4. The daemon, through the launcher the package installs: a mount namespace of its own, where it makes
 # the store writable while the sysroot stays read-only here.
 sed -e "s|@BUNDLE@|$BUNDLE/bootc-storaged.cjs|" scripts/daemon-launcher.sh.in >"$RUN/launcher"
-sh "$RUN/launcher" --sysroot "$SYS" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
+# With the V8 flags the unit gives node (the bundle's code cache is made with them; V8 rejects it otherwise);
+# the loader says in the log whether V8 took the cache.
+NODE_OPTIONS=$(sed -n 's/^Environment=NODE_OPTIONS=//p' systemd/bootc-storaged.service) BOOTC_STORAGED_CODE_CACHE_DEBUG=1 \
+  sh "$RUN/launcher" --sysroot "$SYS" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
 pids+=($!)
 wait_for "grep -q '\"msg\":\"serving\"' $RUN/daemon.log"
 
@@ -123,6 +126,8 @@ if [ $SMOKE = 1 ]; then
     if ! grep -qE "$pat" <<<"$out"; then echo "sandbox smoke: '$*' printed: $out" >&2; exit 1; fi
     echo "ok: $*"
   }
+  grep -q '^code cache: accepted' "$RUN/daemon.log" || { echo "sandbox smoke: V8 did not take the code cache" >&2; exit 1; }
+  echo "ok: the daemon runs with the unit's node flags (code cache accepted)"
   expect '^b false' busctl call $D Exists s "$DEMO"
   expect '^b true' busctl call $D Pull ss "$DEMO" missing
   expect '^b true' busctl call $D Exists s "$DEMO"
