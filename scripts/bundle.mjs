@@ -49,7 +49,8 @@ function writeDaemonLoader(dir) {
 /** NODE_OPTIONS of systemd/bootc-storaged.service: the V8 flags the cache must be made with. */
 function unitNodeOptions() {
   const unit = readFileSync('systemd/bootc-storaged.service', 'utf8');
-  return /^Environment=NODE_OPTIONS=(.*)$/m.exec(unit)?.[1] ?? '';
+  // Quoted in the unit: the value holds a space (unquoted, systemd would take only the first word).
+  return /^Environment="NODE_OPTIONS=(.*)"$/m.exec(unit)?.[1] ?? '';
 }
 
 /**

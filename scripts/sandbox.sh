@@ -99,7 +99,7 @@ wait_for "busctl list --no-legend | grep -q org.freedesktop.PolicyKit1"
 sed -e "s|@BUNDLE@|$BUNDLE/bootc-storaged.cjs|" scripts/daemon-launcher.sh.in >"$RUN/launcher"
 # With the V8 flags the unit gives node (the bundle's code cache is made with them; V8 rejects it otherwise);
 # the loader says in the log whether V8 took the cache.
-NODE_OPTIONS=$(sed -n 's/^Environment=NODE_OPTIONS=//p' systemd/bootc-storaged.service) BOOTC_STORAGED_CODE_CACHE_DEBUG=1 \
+NODE_OPTIONS=$(sed -n 's/^Environment="NODE_OPTIONS=\(.*\)"$/\1/p' systemd/bootc-storaged.service) BOOTC_STORAGED_CODE_CACHE_DEBUG=1 \
   sh "$RUN/launcher" --sysroot "$SYS" --run "$RUN/run" >"$RUN/daemon.log" 2>&1 &
 pids+=($!)
 wait_for "grep -q '\"msg\":\"serving\"' $RUN/daemon.log"

@@ -2,6 +2,7 @@
 // polkit refusing a non-root caller, idle exit and re-activation, and clean units. One booted container.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DAEMON_NODE_OPTIONS } from '../helpers/daemon.js';
 import { bootContainer, busctlCall, type Container, call } from './lib/container.js';
 
 const UNIT = 'bootc-storaged.service';
@@ -124,6 +125,9 @@ describe('bootc-storaged under systemd', () => {
     expect(ro.stderr).toMatch(/Read-only file system/);
     await c.run(['nsenter', '-t', MainPID, '-m', '--', 'touch', '/sysroot/ostree/bootc/probe']);
     await c.run(['rm', '/sysroot/ostree/bootc/probe']);
+    // node got the unit's flags whole (the bundle's code cache is made with them; V8 rejects it otherwise).
+    const environ = (await c.run(['cat', `/proc/${MainPID}/environ`])).split('\0');
+    expect(environ).toContain(`NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`);
   });
 
   it('logs to the journal with real priorities, not all at 6', async () => {
