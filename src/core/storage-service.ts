@@ -236,9 +236,10 @@ export class StorageService {
       const { findGcRoots } = await import('../gc/find-roots.js');
       const roots = findGcRoots(sysroot);
       this.log.info({ roots: roots.map((r) => r.image), dryRun }, 'garbage-collection roots');
+      // By ID: under the sysroot lock no one else writes (bootc pulls under it too).
       const ids = await store.pruneExcept(
         roots.map((r) => r.image),
-        { signal, dryRun },
+        { signal, dryRun, byId: true },
       );
       this.log.info({ removed: ids, dryRun }, dryRun ? 'would remove' : 'removed unreferenced images');
       return ids;

@@ -63,6 +63,19 @@ export async function removeImages(
   return plan.filter((p) => p.whole).map((p) => p.image.id);
 }
 
+/** A prune's options. */
+export interface PruneOptions extends RemovalOptions {
+  dryRun?: boolean;
+  /**
+   * Remove each image by its ID rather than by its names, for a caller that keeps every other writer out (the
+   * garbage collection, under the ostree sysroot lock bootc deploys under). Faster: podman resolves an ID
+   * directly but searches every image's names for each name (900 of a 1,000-image store: 17.4 s by ID, 31.8 s
+   * by name). By name is the default because it is exact under a concurrent writer: a name someone adds to a
+   * garbage image meanwhile (a pull of the same content) is not removed with it.
+   */
+  byId?: boolean;
+}
+
 /**
  * Removes every image not referenced by a root: kept when any of its names or repo digests equals a root
  * after normalization of both sides; dangling images go too. An empty root set is refused.
@@ -70,7 +83,7 @@ export async function removeImages(
 export async function pruneImages(
   store: RemovalContext,
   rootInputs: readonly string[],
-  opts: RemovalOptions & { dryRun?: boolean } = {},
+  opts: PruneOptions = {},
 ): Promise<string[]> {
   if (rootInputs.length === 0) {
     throw createError('NoRoots', 'refusing to prune with no roots: it would remove every image');
@@ -89,7 +102,7 @@ export async function pruneImages(
   const plan = garbage.map((image) => ({
     image,
     whole: true,
-    args: image.names.length === 0 ? [image.id] : [...image.names],
+    args: image.names.length === 0 || opts.byId ? [image.id] : [...image.names],
   }));
   await removeInChunks(store, plan, opts);
   return garbage.map((g) => g.id);

@@ -17,7 +17,7 @@ import { parsePullProgressLine } from './parse-pull-progress.js';
 import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
 import { parseReference } from './reference.js';
 import { queryRemoteSize, type RemoteSizeAnswer } from './remote-size.js';
-import type { CallOptions, RemovalContext, RemovalOptions } from './removal.js';
+import type { CallOptions, PruneOptions, RemovalContext, RemovalOptions } from './removal.js';
 import { pruneImages, removeImages } from './removal.js';
 import {
   assertSuccess,
@@ -320,10 +320,7 @@ export class Store {
    * Removes every image not referenced by a root: kept when any of its names or repo digests equals a root
    * after normalization of both sides; dangling images go too. An empty root set is refused.
    */
-  pruneExcept(
-    rootInputs: readonly string[],
-    opts: RemovalOptions & { dryRun?: boolean } = {},
-  ): Promise<string[]> {
+  pruneExcept(rootInputs: readonly string[], opts: PruneOptions = {}): Promise<string[]> {
     return pruneImages(this.removal(), rootInputs, opts);
   }
 

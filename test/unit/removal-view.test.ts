@@ -32,6 +32,14 @@ it('prunes from a current view: the first podman call is the removal itself', as
   await svc.list(); // the refresh after the job, before the temp dir goes
 });
 
+it('prunes by name, but by ID where the caller keeps other writers out (the GC, under the sysroot lock)', async () => {
+  expect(await store.pruneExcept(['quay.io/a/b:keep'], { byId: true })).toEqual([GONE]);
+  expect(calls().find((c) => c[1] === 'rm')).toEqual(['image', 'rm', '--', GONE]);
+  f.clearLog();
+  expect(await store.pruneExcept(['quay.io/a/b:keep'])).toEqual([GONE]);
+  expect(calls().find((c) => c[1] === 'rm')).toEqual(['image', 'rm', '--', 'quay.io/a/b:gone']);
+});
+
 it('removes from a current view too', async () => {
   const svc = new StorageService(store);
   await svc.list();
