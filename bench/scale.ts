@@ -54,8 +54,9 @@ const RAW_LIST_MAX = Number(process.env.BENCH_SCALE_RAW_LIST_MAX ?? 1000);
 const PRUNE_MAX = Number(process.env.BENCH_SCALE_PRUNE_MAX ?? 1000);
 /** Raw podman's one-`image rm`-per-image prune is also measured up to this store size (bench/prune.ts does 1,000). */
 const PER_IMAGE_MAX = Number(process.env.BENCH_SCALE_PER_IMAGE_MAX ?? 100);
-/** Daemon and raw prunes each run this many times (alternating) at stores of up to 100 images. */
+/** Daemon and raw prunes each run this many times (alternating) at stores of up to 100 / 1,000 images. */
 const PRUNE_REPS_SMALL = Number(process.env.BENCH_SCALE_PRUNE_REPS ?? 5);
+const PRUNE_REPS_LARGE = Number(process.env.BENCH_SCALE_PRUNE_REPS_LARGE ?? 3);
 const SVG_PATH = process.env.BENCH_SCALE_SVG ?? 'docs/benchmarks-scale.svg';
 const ABSENT = `${SCALE_REPO}:absent`;
 const MOVED = `${SCALE_REPO}:moved`;
@@ -200,7 +201,7 @@ async function measurePrune(
 
   // Both run the same `podman image rm` in the end, so single runs differ by the disk's noise: at small sizes
   // each side runs several times, alternating which goes first, each on a freshly restored store.
-  const runs = n <= 100 ? PRUNE_REPS_SMALL : 1;
+  const runs = n <= 100 ? PRUNE_REPS_SMALL : n <= 1000 ? PRUNE_REPS_LARGE : 1;
   const daemonMs: number[] = [];
   const rawMs: number[] = [];
   const daemonPrune = async () => {
@@ -364,8 +365,8 @@ main(async () => {
       '`podman tag`/`untag` of a second name (not timed), then `Exists` of that name, which makes the daemon ' +
       're-list the store. Prune 90 %: `Prune` with every tenth image as a root; raw podman on the same full ' +
       'store (restored from the cache before each prune) with one `podman image rm` of all the other names ' +
-      `(the best raw podman can do; both end in that same command, so up to 100 images each side runs ${PRUNE_REPS_SMALL} ` +
-      'times, alternating which goes first, and "within noise" says the two ranges overlap), and, up to ' +
+      `(the best raw podman can do; both end in that same command, so each side runs ${PRUNE_REPS_SMALL} times up to 100 images ` +
+      `and ${PRUNE_REPS_LARGE} up to 1,000, alternating which goes first, and "within noise" says the two ranges overlap), and, up to ` +
       `${PER_IMAGE_MAX.toLocaleString('en-US')} images, one \`podman image rm\` per image. ` +
       'Ratio = raw median / daemon median.\n',
   );
