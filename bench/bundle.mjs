@@ -16,6 +16,7 @@ const SHARED = new Set([
   'reads-breakdown.ts',
   'image-archive.ts',
   'scale-fixture.ts',
+  'scale-gc.ts',
   'scale-report.ts',
   'plot-scale.ts',
 ]);
