@@ -176,11 +176,15 @@ export async function ensureStore(n: number): Promise<CachedStore> {
   return buildStore(n, tar);
 }
 
-/** Replaces `store` (a directory) with the cached store's content; returns how long it took. */
+/**
+ * Replaces `store` (a directory) with the cached store's content, written out to disk (`sync`: otherwise the
+ * next timed removal's fdatasync calls wait for the extraction's writeback); returns how long it took.
+ */
 export function restoreStore(cached: CachedStore, store: string): number {
   const t = nowMs();
   rmSync(store, { recursive: true, force: true });
   mkdirSync(store, { recursive: true });
   execFileSync('tar', ['-C', store, '-xf', cached.tar]);
+  execFileSync('sync');
   return nowMs() - t;
 }
