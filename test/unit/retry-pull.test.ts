@@ -96,14 +96,15 @@ describe('withPullRetries', () => {
   it('makes no retry that would start after the deadline, and hands each attempt the time left', async () => {
     const { seen, fn } = attempts(() => transient());
     const signal = new AbortController().signal;
-    const deadline = Date.now() + 500;
+    // Backoffs are 200 and 400 ms ±20 %: the second attempt starts by 240 ms, a third at 480 ms at the
+    // earliest, so a 450 ms deadline allows exactly two whatever the jitter (500 did not: 160 + 320 < 500).
+    const deadline = Date.now() + 450;
     const err = await caught(
       withPullRetries(fn, { policy: policy({ baseDelayMs: 200, deadline }), signal, log, image: 'x' }),
     );
-    // 1 at 0 ms, 2 at ~200 ms; a third would start at ~600 ms, past the deadline
     expect(seen).toHaveLength(2);
     expect(err?.message).toMatch(/time limit is reached\)$/);
-    expect(seen[0]!.msLeft).toBeLessThanOrEqual(500);
+    expect(seen[0]!.msLeft).toBeLessThanOrEqual(450);
     expect(seen[1]!.msLeft).toBeLessThan(seen[0]!.msLeft);
   });
 
