@@ -2,8 +2,9 @@
 // sysroot_load_from_bootloader_configs): the `ostree-*.conf` entries of boot/loader/entries, highest `version`
 // first, each entry's `ostree=` argument followed inside the sysroot to its deployment directory.
 
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { readSmallText } from '../storage/read-small-file.js';
 import { resolveInRoot } from '../storage/resolve-inside.js';
 
 /** Boot entries are a few lines; anything larger is not one. */
@@ -52,7 +53,7 @@ function readBootEntries(sysroot: string): BootEntry[] {
   const found: BootEntry[] = [];
   for (const name of names.sort()) {
     if (!name.startsWith('ostree-') || !name.endsWith('.conf')) continue;
-    const text = readSmallFile(join(dir.path, name));
+    const text = readSmallText(join(dir.path, name), MAX_ENTRY_BYTES); // never a link out, FIFO or giant
     if (text !== undefined) found.push(parseBootEntry(name, text));
   }
   return found;
@@ -81,16 +82,6 @@ function resolveDeployment(sysroot: string, bootlink: string): string | undefine
   if (!DEPLOYMENT_PATH_RE.test(rel)) return undefined;
   try {
     return statSync(r.path).isDirectory() ? join(sysroot, rel) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A regular file of at most MAX_ENTRY_BYTES (never a symlink, which could lead out of the sysroot). */
-function readSmallFile(path: string): string | undefined {
-  try {
-    const st = lstatSync(path);
-    return st.isFile() && st.size <= MAX_ENTRY_BYTES ? readFileSync(path, 'utf8') : undefined;
   } catch {
     return undefined;
   }

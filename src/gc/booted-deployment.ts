@@ -3,8 +3,9 @@
 // backing directory ostree-prepare-root recorded in /run/ostree-booted), the staged one is named by
 // /run/ostree/staged-deployment (written by `ostree admin deploy --stage`, finalized at shutdown).
 
-import { type BigIntStats, readFileSync, statSync } from 'node:fs';
+import { type BigIntStats, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSmallFile } from '../storage/read-small-file.js';
 import { listDeployments } from './find-roots.js';
 import { decodeVardict, type GVariantBox, toVardict } from './gvariant.js';
 
@@ -97,10 +98,11 @@ export function readStagedDeployment(sysroot: string, runDir = '/run'): string |
 
 /** An `a{sv}` record file; undefined when it is missing, too large or not a valid GVariant dictionary. */
 function readRecord(path: string): Map<string, GVariantBox> | undefined {
+  // /run is the running system's own state: a link there is followed, but only to a small regular file.
+  const read = readSmallFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: true });
+  if (!read.ok) return undefined;
   try {
-    const st = statSync(path);
-    if (!st.isFile() || st.size > MAX_RECORD_BYTES) return undefined;
-    return decodeVardict(readFileSync(path));
+    return decodeVardict(read.content);
   } catch {
     return undefined;
   }

@@ -3,15 +3,18 @@
 // host image from its .origin file. Any file that cannot be understood aborts the whole computation, so a
 // typo can never make a bound image look unreferenced.
 
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createError, isStorageError } from '../errors.js';
+import { createError } from '../errors.js';
+import { readSmallFile } from '../storage/read-small-file.js';
 import { parseReference } from '../storage/reference.js';
 import { type Resolved, resolveInRoot } from '../storage/resolve-inside.js';
 
 export const BOUND_IMAGES_DIR = 'usr/lib/bootc/bound-images.d';
 /** Quadlet files are small; anything larger is refused rather than read. */
 const MAX_QUADLET_BYTES = 256 * 1024;
+/** An origin file is a short keyfile (even with rpm-ostree's package lists); anything larger is not one. */
+const MAX_ORIGIN_BYTES = 1024 * 1024;
 const DEPLOYMENT_RE = /^[0-9a-f]{64}\.[0-9]+$/;
 
 export interface GcRoot {
@@ -122,15 +125,9 @@ function describeProblem(r: Extract<Resolved, { ok: false }>): string {
 
 /** Reads `Image=` from the `[Image]` or `[Container]` section of a quadlet file (systemd unit syntax). */
 export function parseQuadletImage(file: string, section: 'Image' | 'Container'): string {
-  let text: string;
-  try {
-    if (statSync(file).size > MAX_QUADLET_BYTES)
-      throw rootsError(file, `is larger than ${MAX_QUADLET_BYTES} bytes`);
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isStorageError(err)) throw err;
-    throw rootsError(file, `cannot be read: ${(err as Error).message}`);
-  }
+  const read = readSmallFile(file, { maxBytes: MAX_QUADLET_BYTES });
+  if (!read.ok) throw rootsError(file, read.message);
+  const text = read.content.toString('utf8');
   let current = '';
   let image: string | undefined;
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
@@ -174,15 +171,18 @@ function unquote(v: string): string {
     : v;
 }
 
-/** The host image of a deployment, from `container-image-reference=` in its origin file. */
+/**
+ * The host image of a deployment, from `container-image-reference=` in its origin file; undefined without
+ * one. Anything else than a small regular file there (a FIFO, a device, a link, a directory, a giant file)
+ * is InvalidBoundImage, never waited on or read: the collection stops rather than lose the host image.
+ */
 export function readHostImage(originFile: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(originFile, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw rootsError(originFile, `cannot be read: ${(err as Error).message}`);
+  const read = readSmallFile(originFile, { maxBytes: MAX_ORIGIN_BYTES });
+  if (!read.ok) {
+    if (read.problem === 'missing') return undefined;
+    throw rootsError(originFile, read.message);
   }
+  const text = read.content.toString('utf8');
   let section = '';
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();

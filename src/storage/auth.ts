@@ -1,9 +1,10 @@
 // Registry credentials for podman: only the sysroot's own ostree auth.json, handed over as an anonymous file
 // descriptor. Contents are never logged and never written to a named path.
 
-import { closeSync, constants, fstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createError } from '../errors.js';
+import { readSmallFile } from './read-small-file.js';
 
 /** Lookup order, first found wins (ostree-ext's get_global_authfile). */
 export const AUTH_FILE_CANDIDATES = [
@@ -29,28 +30,15 @@ export interface AuthSource {
 export function readAuthSource(authRoot: string): AuthSource {
   for (const rel of AUTH_FILE_CANDIDATES) {
     const path = join(authRoot, rel);
-    let content: Buffer;
-    try {
-      // Symlinks are followed (bootc documents linking a shared credentials file here); what is opened must
-      // still be a regular file, checked on the fd itself. O_NONBLOCK: a FIFO must never stall the daemon.
-      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        if (!fstatSync(fd).isFile())
-          throw createError('AuthFileInvalid', `${path} is not a regular file`, { path });
-        if (fstatSync(fd).size > MAX_AUTH_FILE_BYTES) {
-          throw createError('AuthFileInvalid', `${path} is larger than ${MAX_AUTH_FILE_BYTES} bytes`, {
-            path,
-          });
-        }
-        content = readFileSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw err;
+    // Symlinks are followed (bootc documents linking a shared credentials file here); what is opened must
+    // still be a small regular file, checked on the fd itself, and a FIFO must never stall the daemon.
+    const read = readSmallFile(path, { maxBytes: MAX_AUTH_FILE_BYTES, followSymlinks: true });
+    if (!read.ok) {
+      if (read.problem === 'missing') continue;
+      if (read.problem === 'unreadable' && read.cause) throw read.cause;
+      throw createError('AuthFileInvalid', `${path} ${read.message}`, { path });
     }
+    const content = read.content;
     let parsed: unknown;
     try {
       parsed = JSON.parse(content.toString('utf8'));

@@ -3,7 +3,7 @@
 // /var/lib/containers/storage. Works without a loaded policy: matchpathcon answers from the file_contexts file
 // and setfattr writes the `security.selinux` attributes, so this path is the same on a host and in tests.
 
-import { lstatSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
@@ -11,6 +11,7 @@ import { createError } from '../errors.js';
 import { findBootedDeployment } from '../gc/booted-deployment.js';
 import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
+import { readSmallText } from './read-small-file.js';
 import { LABEL_AS_PATH, type Relabeler, relabelWithRestorecon } from './relabel.js';
 import { resolveInRoot } from './resolve-inside.js';
 
@@ -31,6 +32,7 @@ export interface RelabelOptions {
   maxArgs?: number;
 }
 
+/** Boot entries and selinux/config are a few lines: a small regular file, never a link, FIFO or device. */
 const MAX_SMALL_FILE_BYTES = 64 * 1024;
 const MAX_ARG_BYTES = 64 * 1024;
 const DEPLOYMENT_RE = /^ostree\/deploy\/[^/]+\/deploy\/[0-9a-f]{64}\.[0-9]+$/;
@@ -54,16 +56,6 @@ export function resolveInside(root: string, rel: string): string | undefined {
   return r.ok ? r.path : undefined;
 }
 
-/** Reads a small regular file (no symlink, FIFO, device or giant file); undefined when it is not one. */
-function readSmallFile(path: string): string | undefined {
-  try {
-    const st = lstatSync(path);
-    return st.isFile() && st.size <= MAX_SMALL_FILE_BYTES ? readFileSync(path, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The deployment the boot loader starts by default: the boot entry with the highest `version`, whose
  * `ostree=/ostree/boot.N/<stateroot>/<bootcsum>/<i>` symlink chain is followed inside the sysroot.
@@ -79,7 +71,7 @@ export function findDefaultDeployment(sysroot: string): string | undefined {
   }
   let best: { version: number; ostree: string } | undefined;
   for (const name of names.sort()) {
-    const text = readSmallFile(join(entries, name));
+    const text = readSmallText(join(entries, name), MAX_SMALL_FILE_BYTES);
     if (text === undefined) continue;
     let version: number | undefined;
     let ostreeArg: string | undefined;
@@ -120,7 +112,7 @@ export function findDeploymentPolicy(sysroot: string, hostRoot = '/'): Deploymen
  */
 export function readPolicy(deployment: string): DeploymentPolicy | undefined {
   const config = resolveInside(deployment, 'etc/selinux/config');
-  const text = config === undefined ? undefined : readSmallFile(config);
+  const text = config === undefined ? undefined : readSmallText(config, MAX_SMALL_FILE_BYTES);
   if (config === undefined || text === undefined) return undefined;
   let type: string | undefined;
   for (const raw of text.split('\n')) {

@@ -1,11 +1,15 @@
 // Where bootc's store lives on this sysroot, and making that place exist and writable before the store is
 // created. Two layouts, as upstream: `ostree/bootc/storage` (ostree hosts), and on composefs hosts
 // `composefs/bootc/storage` (composefs/ is 0700) with `ostree/bootc` a symlink to `../composefs/bootc`.
-// Every later access goes through `ostree/bootc`; the link is followed, never replaced.
+// Every later access goes through `ostree/bootc`; the link is followed, never replaced. Every path is
+// resolved inside the sysroot (resolve-inside.ts: each component, absolute links from the sysroot, `..`
+// never above it, a bounded number of hops), and the host's own walk of the same path must land on the same
+// directory: a link anywhere on the way that leads out of the sysroot, or loops, is refused, never followed.
 
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, statSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { createError, isStorageError } from '../errors.js';
+import { resolveInRoot } from './resolve-inside.js';
 import { ensureWritable } from './writable.js';
 
 /** bootc's directory, relative to the sysroot; the store is `storage` inside it. */
@@ -26,6 +30,13 @@ export interface StoreLocation {
   layout: 'ostree' | 'composefs';
 }
 
+/** The sysroot as given (for messages and the host's walk) and resolved (the root of every resolution). */
+interface Sysroot {
+  given: string;
+  root: string;
+  ownNamespace: boolean;
+}
+
 function kindOf(path: string): 'missing' | 'directory' | 'symlink' | 'other' {
   try {
     const st = lstatSync(path);
@@ -43,14 +54,88 @@ function unavailable(path: string, cause: string, reason: string) {
   });
 }
 
-/** Creates `dir` (0700) when missing, after making its parent writable in our namespace. */
-async function ensureDir(dir: string, ownNamespace: boolean): Promise<void> {
-  const kind = kindOf(dir);
-  if (kind === 'directory') return;
-  if (kind === 'symlink' && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
-  if (kind !== 'missing') throw unavailable(dir, 'exists but is not a directory', 'not a directory');
-  await ensureWritable(dirname(dir), { ownNamespace });
+function hostRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `rel` resolved inside the sysroot, or undefined when it (or a link on the way) leads to nothing yet. Throws
+ * StoreUnavailable when it leaves the sysroot, loops, or goes through a file, or when the host, following the
+ * same path from its own `/`, would land elsewhere (an absolute link, or one made dangerous by a later swap).
+ */
+function locate(s: Sysroot, rel: string): string | undefined {
+  const shown = join(s.given, rel);
+  const r = resolveInRoot(s.root, rel, { escape: 'refuse' });
+  if (!r.ok) {
+    if (r.problem === 'missing') return undefined;
+    if (r.problem === 'escapes') {
+      throw unavailable(shown, 'leads outside the sysroot through a symbolic link', 'link leaves sysroot');
+    }
+    if (r.problem === 'loop') {
+      throw unavailable(shown, 'has too many levels of symbolic links (a loop)', 'link loop');
+    }
+    if (r.problem === 'not-a-directory') {
+      throw unavailable(shown, `goes through ${r.at}, which is not a directory`, 'not a directory');
+    }
+    throw unavailable(shown, `cannot be resolved (${r.cause?.code ?? 'error'} at ${r.at})`, 'unresolvable');
+  }
+  const host = hostRealpath(shown);
+  if (host !== r.path) {
+    throw unavailable(
+      shown,
+      `leads outside the sysroot when followed from the host's / (to ${host ?? 'nothing'}, not ${r.path})`,
+      'link leaves sysroot',
+    );
+  }
+  return r.path;
+}
+
+/** `rel` as a directory inside the sysroot, created (0700) under its resolved parent when missing. */
+async function ensureDir(s: Sysroot, rel: string): Promise<string> {
+  const found = locate(s, rel);
+  if (found !== undefined) {
+    if (!statSync(found).isDirectory()) {
+      throw unavailable(join(s.given, rel), 'exists but is not a directory', 'not a directory');
+    }
+    return found;
+  }
+  const parent = locate(s, dirname(rel));
+  if (parent === undefined) throw unavailable(join(s.given, dirname(rel)), 'does not exist', 'missing');
+  const dir = join(parent, basename(rel));
+  // Missing but present by name: a dangling link, never replaced.
+  if (kindOf(dir) !== 'missing') {
+    throw unavailable(join(s.given, rel), 'exists but is not a directory', 'not a directory');
+  }
+  await ensureWritable(parent, { ownNamespace: s.ownNamespace });
   mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/** bootc's directory behind `ostree/bootc` (a directory or a link), resolved; upstream's link target is made. */
+async function locateBootcDir(s: Sysroot, entry: string): Promise<string> {
+  let found = locate(s, BOOTC_SUBPATH);
+  if (found === undefined) {
+    const target = kindOf(entry) === 'symlink' ? readlinkSync(entry) : '';
+    // Only upstream's own link may lead to nothing yet: its composefs/bootc is created inside the sysroot.
+    if (isAbsolute(target) || normalize(join('ostree', target)) !== COMPOSEFS_BOOTC_SUBPATH) {
+      throw unavailable(entry, `is a symbolic link to ${target}, which does not exist`, 'dangling link');
+    }
+    await ensureDir(s, 'composefs');
+    await ensureDir(s, COMPOSEFS_BOOTC_SUBPATH);
+    found = locate(s, BOOTC_SUBPATH);
+    if (found === undefined) {
+      throw unavailable(entry, `is a symbolic link to ${target}, which does not exist`, 'dangling link');
+    }
+  }
+  if (found === s.root) {
+    throw unavailable(entry, 'leads to the sysroot itself, outside the sysroot', 'link leaves sysroot');
+  }
+  if (!statSync(found).isDirectory()) throw unavailable(entry, 'is not a directory', 'not a directory');
+  return found;
 }
 
 /**
@@ -64,53 +149,34 @@ export async function prepareStoreLocation(
   const link = join(sysroot, BOOTC_SUBPATH);
   try {
     if (kindOf(sysroot) === 'missing') throw unavailable(sysroot, 'does not exist', 'no sysroot');
-    let kind = kindOf(link);
-    let layout: 'ostree' | 'composefs' = 'ostree';
+    const s: Sysroot = { given: sysroot, root: realpathSync(sysroot), ownNamespace: opts.ownNamespace };
+    const ostreeDir = await ensureDir(s, 'ostree');
+    const entry = join(ostreeDir, 'bootc'); // the link itself, by a path with no link on the way
+    const kind = kindOf(entry);
     if (kind === 'missing') {
       const composefs =
         opts.layout === 'composefs' ||
-        (opts.layout !== 'ostree' && kindOf(join(sysroot, 'composefs')) === 'directory');
-      await ensureDir(join(sysroot, 'ostree'), opts.ownNamespace);
+        (opts.layout !== 'ostree' && kindOf(join(s.root, 'composefs')) === 'directory');
       if (composefs) {
-        await ensureDir(join(sysroot, 'composefs'), opts.ownNamespace);
-        await ensureDir(join(sysroot, COMPOSEFS_BOOTC_SUBPATH), opts.ownNamespace);
-        await ensureWritable(join(sysroot, 'ostree'), { ownNamespace: opts.ownNamespace });
-        symlinkSync(COMPOSEFS_LINK_TARGET, link);
-        kind = 'symlink';
+        await ensureDir(s, 'composefs');
+        await ensureDir(s, COMPOSEFS_BOOTC_SUBPATH);
+        await ensureWritable(ostreeDir, { ownNamespace: opts.ownNamespace });
+        symlinkSync(COMPOSEFS_LINK_TARGET, entry);
       } else {
-        await ensureDir(link, opts.ownNamespace);
-        kind = 'directory';
+        await ensureDir(s, BOOTC_SUBPATH);
       }
-    }
-    if (kind === 'symlink') {
-      // Resolved as the host would, but it must stay inside the sysroot: never a store elsewhere.
-      const target = readlinkSync(link);
-      const inside = target.startsWith('/') ? join(sysroot, target) : resolve(dirname(link), target);
-      const rel = relative(resolve(sysroot), inside);
-      if (rel.startsWith('..') || rel === '') {
-        throw unavailable(
-          link,
-          `is a symbolic link to ${target}, outside the sysroot`,
-          'link leaves sysroot',
-        );
-      }
-      if (kindOf(inside) === 'missing') {
-        if (rel !== COMPOSEFS_BOOTC_SUBPATH) {
-          throw unavailable(link, `is a symbolic link to ${target}, which does not exist`, 'dangling link');
-        }
-        await ensureDir(join(sysroot, 'composefs'), opts.ownNamespace);
-        await ensureDir(inside, opts.ownNamespace);
-      }
-      layout = rel.startsWith('composefs/') ? 'composefs' : 'ostree';
-    } else if (kind !== 'directory') {
+    } else if (kind === 'other') {
       throw unavailable(link, 'exists but is not a directory', 'not a directory');
     }
-    const bootcDir = realpathSync(link);
-    if (!statSync(bootcDir).isDirectory()) throw unavailable(link, 'is not a directory', 'not a directory');
+    const bootcDir = await locateBootcDir(s, entry);
+    const layout = relative(s.root, bootcDir).startsWith('composefs/') ? 'composefs' : 'ostree';
     await ensureWritable(bootcDir, { ownNamespace: opts.ownNamespace });
     const storePath = join(link, 'storage');
-    const store = kindOf(storePath);
-    if (store === 'other' || (store === 'symlink' && !statSync(storePath).isDirectory())) {
+    const store = locate(s, `${BOOTC_SUBPATH}/storage`);
+    // Not there yet (created later), or a directory inside the sysroot; a dangling link is not replaced.
+    const fits =
+      store === undefined ? kindOf(join(bootcDir, 'storage')) === 'missing' : statSync(store).isDirectory();
+    if (!fits) {
       throw unavailable(storePath, 'exists but is not a directory', 'not a directory');
     }
     return { storePath, bootcDir, layout };

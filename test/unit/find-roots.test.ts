@@ -2,9 +2,15 @@
 // files, and every way they can be wrong (each aborts the whole computation, naming the file). ostree commits
 // whatever the tree holds, so even escaping and dangling links are deployments ostree really made.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findGcRoots, listDeployments } from '../../src/gc/find-roots.js';
 import { containerQuadlet, deploy, imageQuadlet, makeTempSysroot } from '../helpers/ostree-sysroot.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 let tmp: { path: string; remove: () => void } | undefined;
 /** A fresh, empty ostree sysroot (the previous one is removed). */
@@ -203,4 +209,105 @@ describe('findGcRoots', () => {
     expect(err.name).toBe('InvalidBoundImage');
     expect(err.message).toMatch(/escapes/);
   });
+});
+
+// A hostile .origin (a FIFO, a link to /dev/zero, a giant file, a directory) must neither hang nor exhaust the
+// daemon on any user's ListDeployments, nor let GC lose a host image: each is InvalidBoundImage, at once.
+// Every call runs in a child process with a time limit, so a reader that blocked on the FIFO (a
+// readFileSync never returns) or read /dev/zero forever is killed and fails the test instead of the runner.
+describe('hostile .origin files', () => {
+  const REPO = fileURLToPath(new URL('../..', import.meta.url));
+  const LIMIT_MS = 4000;
+  const CHILD = `
+    const [bundle, call, sysroot] = process.argv.slice(1);
+    const gc = await import(bundle);
+    const t0 = performance.now();
+    let out;
+    try {
+      out = { value: call === 'gc'
+        ? gc.findGcRoots(sysroot).map((r) => r.image)
+        : gc.listDeploymentsWithRoles(sysroot).map((d) => d.hostImage) };
+    } catch (e) {
+      out = { name: e.name, message: e.message };
+    }
+    console.log(JSON.stringify({ ...out, ms: performance.now() - t0 }));
+  `;
+  let build: ReturnType<typeof makeTempDir>;
+  let bundle: string;
+  beforeAll(() => {
+    build = makeTempDir('bsd-gc-bundle-');
+    bundle = join(build.path, 'gc.mjs');
+    buildSync({
+      stdin: {
+        contents:
+          "export { findGcRoots } from './src/gc/find-roots.ts';\n" +
+          "export { listDeploymentsWithRoles } from './src/gc/deployment-roles.ts';\n",
+        resolveDir: REPO,
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
+  });
+  afterAll(() => build.remove());
+
+  type Outcome = { value?: string[]; name?: string; message?: string; ms: number };
+  function callIsolated(call: 'gc' | 'list'): Promise<Outcome> {
+    const args = ['--input-type=module', '-e', CHILD, bundle, call, sysroot];
+    return new Promise((resolve, reject) => {
+      execFile(process.execPath, args, { timeout: LIMIT_MS, killSignal: 'SIGKILL' }, (err, stdout) => {
+        if (err) reject(new Error(`${call} did not return within ${LIMIT_MS} ms (${err.message})`));
+        else resolve(JSON.parse(stdout) as Outcome);
+      });
+    });
+  }
+
+  const HOST = '[origin]\ncontainer-image-reference=ostree-unverified-registry:quay.io/os/host:1\n';
+  const HOSTILE: [string, (origin: string) => void, RegExp][] = [
+    ['a FIFO', (o) => execFileSync('mkfifo', ['--', o]), /not a regular file \(a FIFO\)/],
+    ['a symlink to /dev/zero', (o) => symlinkSync('/dev/zero', o), /is a symbolic link/],
+    [
+      'a huge file (sparse, a valid origin at its start)',
+      (o) => {
+        writeFileSync(o, HOST);
+        truncateSync(o, 64 * 1024 * 1024);
+      },
+      /is larger than \d+ bytes/,
+    ],
+    ['a directory', (o) => mkdirSync(o), /not a regular file \(a directory\)/],
+    [
+      'a symlink even to a valid origin file',
+      (o) => symlinkSync(join(sysroot, 'good.origin'), o),
+      /symbolic link/,
+    ],
+  ];
+
+  it.each(HOSTILE)(
+    'an .origin that is %s is InvalidBoundImage for GC and ListDeployments, at once',
+    async (_what, make, message) => {
+      deploy(sysroot, { origin: 'ostree-unverified-registry:quay.io/os/good:1' });
+      const d = deploy(sysroot, { origin: 'ostree-unverified-registry:quay.io/os/host:1' });
+      writeFileSync(join(sysroot, 'good.origin'), HOST);
+      rmSync(`${d.dir}.origin`);
+      make(`${d.dir}.origin`);
+      for (const call of ['gc', 'list'] as const) {
+        const out = await callIsolated(call);
+        expect(out.name, `${call}: ${JSON.stringify(out)}`).toBe('InvalidBoundImage');
+        expect(out.message).toContain(`${d.dir}.origin`);
+        expect(out.message).toMatch(message);
+        expect(out.ms).toBeLessThan(1000);
+      }
+    },
+    30_000,
+  );
+
+  it('still reads a regular .origin, and a missing one is no host image', async () => {
+    const d = deploy(sysroot, { origin: 'ostree-unverified-registry:quay.io/os/host:1' });
+    expect((await callIsolated('list')).value).toEqual(['quay.io/os/host:1']);
+    rmSync(`${d.dir}.origin`);
+    expect((await callIsolated('list')).value).toEqual(['']);
+  }, 30_000);
 });

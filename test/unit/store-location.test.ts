@@ -2,7 +2,16 @@
 // behind its ostree/bootc link (as upstream writes it), links followed and never replaced, and named errors
 // for everything that cannot be a store. Read-only mounts are the integration tier's (real mounts).
 
-import { lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findMount, parseMountInfo } from '../../src/storage/mount-info.js';
@@ -107,6 +116,110 @@ describe('prepareStoreLocation', () => {
     const out = await failure(prepareStoreLocation(join(tmp.path, 'nope'), { ownNamespace: false }));
     expect(out.name).toBe('StoreUnavailable');
     expect(out.message).toContain('does not exist');
+  });
+});
+
+// A hostile tree in the sysroot: links are resolved inside it (every component, absolute targets from the
+// sysroot, `..` never above it, a bounded number of hops), and the host's own walk of the path must agree.
+describe('prepareStoreLocation resolves every link inside the sysroot', () => {
+  let outside: string;
+  beforeEach(() => {
+    outside = join(tmp.path, 'outside');
+    mkdirSync(join(outside, 'bootc'), { recursive: true });
+  });
+
+  async function refused(reason: string) {
+    const out = await failure(prepare());
+    expect(out.name).toBe('StoreUnavailable');
+    expect(out.details.reason).toBe(reason);
+    expect(readdirSync(join(outside, 'bootc'))).toEqual([]); // nothing made or touched out there
+    return out;
+  }
+
+  it('refuses a composefs link whose intermediate directory is a link out of the sysroot', async () => {
+    // The text of ostree/bootc is upstream's own; composefs/ on the way leads out.
+    symlinkSync('../composefs/bootc', join(sysroot, 'ostree/bootc'));
+    symlinkSync('../outside', join(sysroot, 'composefs'));
+    const out = await refused('link leaves sysroot');
+    expect(out.message).toContain('outside the sysroot');
+  });
+
+  it('refuses an intermediate absolute link that the host would follow out of the sysroot', async () => {
+    symlinkSync('../composefs/bootc', join(sysroot, 'ostree/bootc'));
+    symlinkSync(outside, join(sysroot, 'composefs')); // inside the sysroot, that path does not exist
+    const out = await failure(prepare());
+    expect(out.name).toBe('StoreUnavailable');
+    expect(out.details.path).toBe(join(sysroot, 'composefs'));
+    expect(readdirSync(join(outside, 'bootc'))).toEqual([]);
+  });
+
+  it('refuses ostree/ itself as a link out, creating nothing there', async () => {
+    rmSync(join(sysroot, 'ostree'), { recursive: true });
+    symlinkSync('../outside', join(sysroot, 'ostree')); // bootc's directory would be <outside>/bootc
+    await refused('link leaves sysroot');
+    expect(readdirSync(outside)).toEqual(['bootc']);
+  });
+
+  it('refuses an absolute link: from the sysroot it is inside, from the host it is not', async () => {
+    // <sysroot><outside> exists too, so the link's text alone looks inside the sysroot.
+    mkdirSync(join(sysroot, outside), { recursive: true });
+    symlinkSync(outside, join(sysroot, 'ostree/bootc'));
+    const out = await refused('link leaves sysroot');
+    expect(out.message).toContain(`to ${outside},`);
+  });
+
+  it('refuses an absolute link even to the composefs home, which the host would look for at its own /', async () => {
+    mkdirSync(join(sysroot, 'composefs/bootc'), { recursive: true });
+    symlinkSync('/composefs/bootc', join(sysroot, 'ostree/bootc'));
+    await refused('link leaves sysroot');
+  });
+
+  it('follows `..` after a link from where the link leads, not from its name', async () => {
+    // d1/d2/top is the sysroot itself; `top/..` is therefore above it, though d1/d2/outside exists by name.
+    mkdirSync(join(sysroot, 'd1/d2/outside/bootc'), { recursive: true });
+    symlinkSync('../..', join(sysroot, 'd1/d2/top'));
+    symlinkSync('../d1/d2/top/../outside/bootc', join(sysroot, 'ostree/bootc'));
+    await refused('link leaves sysroot');
+  });
+
+  it('refuses a chain of `..` that climbs above the sysroot, however it is spelled', async () => {
+    mkdirSync(join(sysroot, 'composefs/bootc'), { recursive: true });
+    symlinkSync('../composefs/bootc/../../../outside/bootc', join(sysroot, 'ostree/bootc'));
+    await refused('link leaves sysroot');
+  });
+
+  it('accepts `..` chains that stay inside, as the composefs layout', async () => {
+    mkdirSync(join(sysroot, 'composefs'), { mode: 0o700 });
+    symlinkSync('../composefs/../ostree/../composefs/bootc', join(sysroot, 'ostree/bootc'));
+    const loc = await prepare();
+    expect(loc.layout).toBe('composefs');
+    expect(loc.bootcDir).toBe(join(sysroot, 'composefs/bootc'));
+  });
+
+  it('refuses a link loop, within a bounded number of hops', async () => {
+    mkdirSync(join(sysroot, 'composefs'));
+    symlinkSync('../composefs/bootc', join(sysroot, 'ostree/bootc'));
+    symlinkSync('../ostree/bootc', join(sysroot, 'composefs/bootc'));
+    const out = await refused('link loop');
+    expect(out.message).toMatch(/too many levels of symbolic links/);
+  });
+
+  it('refuses a store directory that is a link out of the sysroot', async () => {
+    mkdirSync(join(sysroot, 'ostree/bootc'));
+    symlinkSync('../../../outside/bootc', join(sysroot, 'ostree/bootc/storage'));
+    const out = await refused('link leaves sysroot');
+    expect(out.details.path).toBe(join(sysroot, 'ostree/bootc/storage'));
+  });
+
+  it('still follows the legitimate composefs layout with its store in place', async () => {
+    mkdirSync(join(sysroot, 'composefs/bootc/storage'), { recursive: true, mode: 0o700 });
+    symlinkSync('../composefs/bootc', join(sysroot, 'ostree/bootc'));
+    const loc = await prepare();
+    expect(loc).toEqual({
+      storePath: join(sysroot, 'ostree/bootc/storage'),
+      bootcDir: join(sysroot, 'composefs/bootc'),
+      layout: 'composefs',
+    });
   });
 });
 
