@@ -3,6 +3,18 @@
 // `superuser: 'try'` (the session's admin access, so polkit sees root), which may ask. Jobs are followed the
 // ObjectManager way: GetManagedObjects once, then InterfacesAdded/InterfacesRemoved on /org/bootc/Storage and
 // PropertiesChanged on the job objects. Nothing is polled.
+//
+// Whose signals reach the page: any local user may send a signal straight to the bridge's unique name (a match
+// rule's sender= filters broadcasts only), but cockpit-bridge hands a channel opened with a name only the
+// signals of that name's current owner, so the page needs no sender check of its own. Debian 12's bridge
+// (cockpit 287, written in C) subscribes with g_dbus_connection_signal_subscribe(sender = the channel's name),
+// and GLib delivers such a subscription only what the name's owner sent since the fix of CVE-2024-34397
+// (libglib2.0-0 2.74.6-2+deb12u1); the Python bridge of later releases checks the owner itself (filter_owner in
+// cockpit/channels/dbus.py). test/browser/forged-signals.test.ts holds this on the real stack: a forged
+// PropertiesChanged (a running job "failed" with an attacker's message) and InterfacesAdded, sent as nobody to
+// the bridge, reach no subscription in the page and no row of the job list, while the same signals do reach a
+// channel opened with the forger's own unique name. Replies need nothing either: the bus daemon passes a reply
+// only from the connection the call was routed to (the name's owner).
 
 import {
   type BoundImage,

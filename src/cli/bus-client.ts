@@ -70,6 +70,20 @@ export async function callMethod(
   body: unknown[] = [],
   opts: CallOptions = {},
 ): Promise<unknown[]> {
+  return (await callForReply(client, member, signature, body, opts)).body ?? [];
+}
+
+/**
+ * Calls a method and returns the whole reply: its `sender` is the unique name that answered (set by the bus
+ * daemon), which a caller compares with the name's owner before it believes the answer.
+ */
+export async function callForReply(
+  client: StorageClient,
+  member: string,
+  signature = '',
+  body: unknown[] = [],
+  opts: CallOptions = {},
+): Promise<{ body?: unknown[]; sender?: string; serial?: number | null }> {
   const reply = await client.bus.call(
     new Message({
       destination: opts.destination ?? BUS_NAME,
@@ -81,7 +95,7 @@ export async function callMethod(
       flags: (client.interactive ? FLAG_ALLOW_INTERACTIVE_AUTHORIZATION : 0) as dbus.MessageFlag,
     }),
   );
-  return reply?.body ?? [];
+  return reply ?? {};
 }
 
 /** Asks the bus daemon to route matching signals to us; resolves once the rule is installed. */
@@ -93,7 +107,11 @@ export async function addMatchRule(client: StorageClient, rule: string): Promise
   });
 }
 
-/** Subscribes to org.bootc.Storage's own signals and to PropertiesChanged of its job objects. */
+/**
+ * Subscribes to org.bootc.Storage's own signals and to PropertiesChanged of its job objects. The rules' sender=
+ * filters broadcasts only: a signal addressed to our unique name arrives from anyone, so a listener checks the
+ * sender against the name's owner (name-owner.ts) before believing it.
+ */
 export async function subscribeToJobSignals(client: StorageClient): Promise<void> {
   await addMatchRule(client, `type='signal',sender='${BUS_NAME}',interface='${STORAGE_IFACE}'`);
   await addMatchRule(
@@ -195,12 +213,12 @@ export function applyJobProperties(
 
 /**
  * Reads every property of a job object, with the serial of the daemon's reply (its signals with a higher
- * serial are newer than what was read); undefined when the job has already gone.
+ * serial are newer than what was read) and its sender (who answered); undefined when the job has already gone.
  */
 export async function readJobSnapshot(
   client: StorageClient,
   path: string,
-): Promise<{ props: JobProperties; serial: number } | undefined> {
+): Promise<{ props: JobProperties; serial: number; sender: string } | undefined> {
   try {
     const reply = await client.bus.call(
       new Message({
@@ -214,7 +232,8 @@ export async function readJobSnapshot(
     );
     const [values] = (reply?.body ?? []) as [Record<string, { value: unknown }>];
     const props = applyJobProperties({}, values ?? {});
-    return props.id === undefined ? undefined : { props: props as JobProperties, serial: reply?.serial ?? 0 };
+    if (props.id === undefined) return undefined;
+    return { props: props as JobProperties, serial: reply?.serial ?? 0, sender: reply?.sender ?? '' };
   } catch {
     return undefined;
   }

@@ -2,10 +2,14 @@
 // with the job's id and object at once (no guessing which JobNew is ours), reads the object's properties,
 // follows its PropertiesChanged until State is final, and returns its Result, or throws its ErrorName as the
 // blocking call would have. Ctrl-C asks CancelJob (which withdraws only this caller from a shared job).
+// Only the daemon that answered the Start call speaks for the job: a signal from any other sender (anyone may
+// send one to our unique name, past every match rule) is ignored, and when that daemon leaves the bus or
+// another takes org.bootc.Storage while the job is followed, the job is lost and the call fails saying so.
 
 import type dbus from 'dbus-next';
 import {
   applyJobProperties,
+  callForReply,
   callMethod,
   type JobProperties,
   MESSAGE_TYPE_SIGNAL,
@@ -14,6 +18,7 @@ import {
   type StorageClient,
   subscribeToJobSignals,
 } from './bus-client.js';
+import { watchNameOwner } from './name-owner.js';
 import type { ProgressSnapshot } from './progress-view.js';
 
 /** What a progress view shows of a job. */
@@ -39,6 +44,16 @@ export type JobCallOutcome<T> =
 /** How long Ctrl-C waits for the Start call to reply (to learn the job to cancel) before giving up. */
 const INTERRUPT_GRACE_MS = 3_000;
 const FINAL = new Set(['done', 'failed', 'canceled']);
+
+/** Why: the daemon that ran a followed job is gone (or replaced), so nobody can say how the job ended. */
+export class JobLost extends Error {
+  override readonly name = 'JobLost';
+}
+
+type End =
+  | { end: 'final' }
+  | { end: 'interrupted'; canceled: boolean; note?: string }
+  | { end: 'lost'; why: string };
 
 /** A job's failure as the blocking call would have answered it: dbus-next's DBusError shape. */
 class JobFailed extends Error {
@@ -66,21 +81,22 @@ export async function runJobCall<T>(
 ): Promise<JobCallOutcome<T>> {
   // Before the call, so no change of the job can pass unseen between its reply and our first read.
   await subscribeToJobSignals(client);
+  const owner = await watchNameOwner(client);
   const signals = opts.signals ?? process;
   let job: JobProperties | undefined;
   let path: string | undefined;
+  /** The unique name that answered the Start call: the one sender whose word about the job counts. */
+  let daemon: string | undefined;
   /**
    * Signals that came while the first full read was under way: the daemon sends in order, so those with a
    * serial above its reply's are newer than what it read, the others older. (The reply's continuation runs
    * after dbus-next has dispatched the messages parsed with it, so order is decided by serial, not arrival.)
    */
   let early: dbus.Message[] | undefined = [];
-  let settle!: (r: { end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }) => void;
-  const ended = new Promise<{ end: 'final' } | { end: 'interrupted'; canceled: boolean; note?: string }>(
-    (resolve) => {
-      settle = resolve;
-    },
-  );
+  let settle!: (r: End) => void;
+  const ended = new Promise<End>((resolve) => {
+    settle = resolve;
+  });
   let interrupted = false;
   const timers: NodeJS.Timeout[] = [];
 
@@ -96,6 +112,8 @@ export async function runJobCall<T>(
 
   const onMessage = (msg: dbus.Message) => {
     if (msg.type !== MESSAGE_TYPE_SIGNAL || !path || msg.path !== path) return;
+    // The match rules' sender= filters broadcasts only; a signal sent to us directly comes from anyone.
+    if (daemon === undefined || msg.sender !== daemon) return;
     if (msg.interface === PROPERTIES_IFACE && msg.member === 'PropertiesChanged') {
       if (early) return void early.push(msg);
       const [, changed] = msg.body as [string, Record<string, { value: unknown }>];
@@ -138,15 +156,33 @@ export async function runJobCall<T>(
     );
   };
 
+  const stopOwnerWatch = owner.onChange((_previous, current) => {
+    if (daemon === undefined || current === daemon) return;
+    settle({
+      end: 'lost',
+      why:
+        current === ''
+          ? `bootc-storaged (${daemon}) left the bus while it ran`
+          : `org.bootc.Storage passed from ${daemon} to ${current} while it ran`,
+    });
+  });
+  void client.closed.then(() => settle({ end: 'lost', why: 'the connection to the system bus was lost' }));
+
   client.bus.on('message', onMessage);
   signals.on('SIGINT', onSigint);
   try {
-    const [id, jobPath] = (await callMethod(client, opts.member, opts.signature, opts.body)) as [
-      number,
-      string,
-    ];
+    const reply = await callForReply(client, opts.member, opts.signature, opts.body);
+    const [id, jobPath] = (reply.body ?? []) as [number, string];
+    // The bus daemon sets a reply's sender: the owner the call was routed to. If the name has another owner
+    // (or none) by now, the daemon that queued the job is gone already.
+    if (!reply.sender || reply.sender !== owner.owner)
+      throw new JobLost(`job ${id} was lost: bootc-storaged left the bus as it answered ${opts.member}`);
+    daemon = reply.sender;
     path = jobPath;
-    const snapshot = await readJobSnapshot(client, jobPath);
+    const read = await readJobSnapshot(client, jobPath);
+    const snapshot = read?.sender === daemon ? read : undefined;
+    if (read && !snapshot)
+      settle({ end: 'lost', why: `its properties were answered by ${read.sender}, not ${daemon}` });
     job = snapshot?.props ?? {
       id,
       kind: '',
@@ -164,12 +200,15 @@ export async function runJobCall<T>(
     for (const m of newer) update((m.body as [string, Record<string, { value: unknown }>])[1] ?? {});
     if (interrupted) void cancel(id);
     const end = await ended;
+    if (end.end === 'lost') throw new JobLost(`job ${id} was lost: ${end.why}; how it ended is unknown`);
     if (end.end === 'interrupted')
       return { outcome: 'interrupted', job, canceled: end.canceled, note: end.note };
     if (job.state === 'done') return { outcome: 'done', value: opts.decode(job.result), job };
     if (interrupted && job.state === 'canceled') return { outcome: 'interrupted', job, canceled: true };
     throw new JobFailed(job.errorName || 'org.bootc.Storage.Error.StorageFailure', job.errorMessage ?? '');
   } finally {
+    stopOwnerWatch();
+    owner.close();
     for (const t of timers) clearTimeout(t);
     client.bus.removeListener('message', onMessage);
     signals.removeListener('SIGINT', onSigint);

@@ -1,4 +1,6 @@
-// `jobs [--watch]`: the daemon's queued and running jobs, once or live until Ctrl-C.
+// `jobs [--watch]`: the daemon's queued and running jobs, once or live until Ctrl-C. The watch believes only
+// signals whose sender owns org.bootc.Storage now (anyone may send a signal to our unique name); when the owner
+// changes, the jobs shown were the old daemon's, so it starts over from the new one's list.
 
 import type dbus from 'dbus-next';
 import {
@@ -16,6 +18,7 @@ import { toCliError } from '../cli-error.js';
 import { type CommandContext, writeJson } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatPercent, formatTable } from '../format.js';
+import { type NameOwnerWatch, watchNameOwner } from '../name-owner.js';
 
 export interface JobInfo {
   id: number;
@@ -124,15 +127,22 @@ async function watchJobs(ctx: CommandContext, opts: { json?: boolean }): Promise
     if (!timer) timer = setTimeout(render, tty ? TTY_REDRAW_MS : opts.json ? TTY_REDRAW_MS : PLAIN_REDRAW_MS);
   };
 
+  /** Counts changes of owner: an answer asked of an earlier owner is dropped. */
+  let generation = 0;
   const learn = async (path: string) => {
+    const asked = generation;
     const props = await readJobProperties(ctx.client, path);
-    if (!props || gone.has(props.id) || jobs.has(props.id)) return;
+    if (!props || asked !== generation || gone.has(props.id) || jobs.has(props.id)) return;
     jobs.set(props.id, toJobInfo({ ...props, path }, props));
     scheduleRender();
   };
+  const addAll = (list: JobInfo[]) => {
+    for (const job of list) if (!gone.has(job.id) && !jobs.has(job.id)) jobs.set(job.id, job);
+  };
 
+  let owner: NameOwnerWatch | undefined;
   const onMessage = (msg: dbus.Message) => {
-    if (msg.type !== MESSAGE_TYPE_SIGNAL) return;
+    if (msg.type !== MESSAGE_TYPE_SIGNAL || !owner?.isFromOwner(msg)) return;
     if (msg.interface === STORAGE_IFACE && msg.path === STORAGE_PATH) {
       if (msg.member === 'JobNew') void learn((msg.body as [number, string])[1]);
       if (msg.member === 'JobRemoved') {
@@ -164,11 +174,35 @@ async function watchJobs(ctx: CommandContext, opts: { json?: boolean }): Promise
     }
   };
 
+  const onOwnerChange = (_previous: string, current: string) => {
+    generation += 1;
+    jobs.clear();
+    gone.clear();
+    scheduleRender();
+    if (current === '') return;
+    const asked = generation;
+    fetchJobs(ctx).then(
+      (list) => {
+        if (asked !== generation) return;
+        addAll(list);
+        scheduleRender();
+      },
+      () => undefined,
+    );
+  };
+
+  let stopOwnerWatch: () => unknown = () => undefined;
   try {
     await subscribeToJobSignals(ctx.client);
+    owner = await watchNameOwner(ctx.client);
+    stopOwnerWatch = owner.onChange(onOwnerChange);
     ctx.client.bus.on('message', onMessage);
-    for (const job of await fetchJobs(ctx)) if (!gone.has(job.id) && !jobs.has(job.id)) jobs.set(job.id, job);
+    const asked = generation;
+    const list = await fetchJobs(ctx);
+    if (asked === generation) addAll(list);
   } catch (err) {
+    stopOwnerWatch();
+    owner?.close();
     ctx.client.bus.removeListener('message', onMessage);
     throw toCliError(err, 'cannot watch jobs', { member: 'ListJobs', noAskPassword: ctx.noAskPassword });
   }
@@ -185,6 +219,8 @@ async function watchJobs(ctx: CommandContext, opts: { json?: boolean }): Promise
     process.removeListener('SIGTERM', onSignal);
   }
   if (timer) clearTimeout(timer);
+  stopOwnerWatch();
+  owner.close();
   ctx.client.bus.removeListener('message', onMessage);
   if (tty) ctx.stdout.write('\n');
   if (why === 'lost')
