@@ -12,6 +12,7 @@ import { DBusServer } from './api/dbus/server.js';
 import { createLazyVarlink } from './api/varlink/lazy-server.js';
 import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
 import { PolkitAuthority } from './authz/polkit.js';
+import { ReadGrants } from './authz/read-grants.js';
 import { StorageService } from './core/storage-service.js';
 import { StoreHandle, type StoreState } from './core/store-handle.js';
 import { type DaemonOptions, OptionError, parseDaemonArgs, renderHelp } from './daemon-options.js';
@@ -96,6 +97,8 @@ async function serve(handle: StoreHandle): Promise<number> {
   const transport = {
     service,
     authority,
+    // One cache of polkit's yes to reads for both transports, emptied when polkit's answers change.
+    readGrants: new ReadGrants(),
     version: VERSION,
     log,
     onActivity: () => {

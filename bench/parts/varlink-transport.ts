@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { createVarlinkStorageServer } from '../../src/api/varlink/server.js';
 
-(globalThis as { keep?: unknown }).keep = createVarlinkStorageServer({
+(globalThis as { keep?: unknown }).keep = await createVarlinkStorageServer({
   service: {} as never,
   authority: {} as never,
   version: '0',

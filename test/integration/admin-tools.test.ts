@@ -152,6 +152,9 @@ describe('job handles over D-Bus', () => {
     );
     expect(await errorName(callStorage(s.client, 'StartPrune', 'as', [[]]))).toBe(`${E}NoRoots`);
     expect(await errorName(callStorage(s.client, 'StartSyncBoundImages', 's', ['nosuch.0']))).toBe(
+      `${E}InvalidArgument`,
+    );
+    expect(await errorName(callStorage(s.client, 'StartSyncBoundImages', 's', [`${'0'.repeat(64)}.0`]))).toBe(
       `${E}NotFound`,
     );
     expect((await callStorage(s.client, 'ListJobs')) as [unknown[]]).toEqual(before);

@@ -386,7 +386,7 @@ describe('limits and bad clients', () => {
 
   it('refuses connections past the limit with the configured error, and takes new ones once some close', async () => {
     const { path } = await startServer({
-      maxConnections: 3,
+      limits: { total: 3 },
       overLimitError: new VarlinkError('org.example.test.TooMany', { message: 'three at most' }),
     });
     const held = await Promise.all([1, 2, 3].map(() => VarlinkClient.connect(path)));

@@ -49,9 +49,9 @@ describe('read grants', () => {
     const { grants } = grantsAt();
     const asked = grants.epoch;
     grants.clear(); // polkit's Changed arrives while the check is in flight
-    grants.grant(':1.1', asked);
+    grants.grant(':1.1', {}, asked);
     expect(grants.has(':1.1')).toBe(false);
-    grants.grant(':1.1', grants.epoch);
+    grants.grant(':1.1', {}, grants.epoch);
     expect(grants.has(':1.1')).toBe(true);
   });
 
@@ -64,5 +64,46 @@ describe('read grants', () => {
     expect(grants.has(':1.2')).toBe(true);
     grants.clear();
     expect(grants.has(':1.2')).toBe(false);
+  });
+
+  it('answers only the question it was given for: other details ask polkit again', () => {
+    const { grants } = grantsAt({ ttlMs: 1000, max: 16 });
+    grants.grant(':1.1', { image: 'quay.io/a/b:1' });
+    expect(grants.has(':1.1', { image: 'quay.io/a/b:1' })).toBe(true);
+    expect(grants.has(':1.1', { image: 'quay.io/a/c:1' })).toBe(false);
+    expect(grants.has(':1.1')).toBe(false);
+    // The key does not depend on the order the details were written in.
+    grants.grant(':1.1', { b: '2', a: '1' });
+    expect(grants.has(':1.1', { a: '1', b: '2' })).toBe(true);
+  });
+
+  it('stays bounded when one caller asks about ever more images, evicting its own oldest questions', () => {
+    const { grants } = grantsAt({ ttlMs: 1000, max: 8 });
+    grants.grant(':1.9');
+    for (let i = 0; i < 100; i++) grants.grant(':1.1', { image: `x/${i}` });
+    expect(grants.size).toBe(8);
+    expect(grants.has(':1.1', { image: 'x/99' })).toBe(true);
+    expect(grants.has(':1.1', { image: 'x/0' })).toBe(false);
+    expect(grants.has(':1.9')).toBe(false); // the older caller went first
+    grants.forget(':1.1');
+    expect(grants.size).toBe(0);
+  });
+
+  it('authorize asks only when no grant answers, and remembers only a yes', async () => {
+    const { grants } = grantsAt();
+    let asked = 0;
+    const yes = async () => {
+      asked += 1;
+    };
+    const no = async () => {
+      asked += 1;
+      throw new Error('denied');
+    };
+    await grants.authorize('varlink:1', { image: 'a' }, yes);
+    await grants.authorize('varlink:1', { image: 'a' }, yes);
+    expect(asked).toBe(1);
+    await expect(grants.authorize('varlink:2', {}, no)).rejects.toThrow('denied');
+    await expect(grants.authorize('varlink:2', {}, no)).rejects.toThrow('denied');
+    expect(asked).toBe(3);
   });
 });

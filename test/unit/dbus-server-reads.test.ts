@@ -96,6 +96,7 @@ function harness(opts: { direct: boolean; allow?: (req: AuthorizationRequest) =>
   const service = {
     onJobEvents: () => undefined,
     allJobs: () => [],
+    findJob: () => undefined,
     exists: async (ref: string) => parseReference(ref).canonical === 'example.com/x:1',
     list: async () => state.images,
   };
@@ -116,15 +117,21 @@ function harness(opts: { direct: boolean; allow?: (req: AuthorizationRequest) =>
   }).start();
 
   let callSerial = 100;
-  const callMethod = async (sender: string, member: string, signature = '', body: unknown[] = []) => {
+  const callMethod = async (
+    sender: string,
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+    at: { path?: string; iface?: string } = {},
+  ) => {
     const s = ++callSerial;
     const msg = new dbus.Message({
       type: METHOD_CALL as dbus.MessageType,
       serial: s,
       sender,
       destination: BUS_NAME,
-      path: STORAGE_PATH,
-      interface: STORAGE_IFACE,
+      path: at.path ?? STORAGE_PATH,
+      interface: at.iface ?? STORAGE_IFACE,
       member,
       signature,
       body,
@@ -185,6 +192,44 @@ for (const direct of [true, false]) {
       const rules = h.busCalls.filter((m) => m.member === 'AddMatch').map((m) => String(m.body[0]));
       expect(rules.some((r) => r.includes("member='NameOwnerChanged'"))).toBe(true);
       expect(rules.some((r) => r.includes("member='Changed'"))).toBe(true);
+    });
+
+    it('a grant answers only its own question: an Exists of another image asks polkit again', async () => {
+      const h = harness({ direct, allow: (req) => req.details?.image !== 'example.com/x:2' });
+      expect((await h.callMethod(':1.5', 'Exists', 's', ['example.com/x:1'])).body).toEqual([true]);
+      expect((await h.callMethod(':1.5', 'Exists', 's', ['example.com/x:1'])).body).toEqual([true]);
+      // A rule that decides per image is obeyed: the grant for x:1 does not answer for x:2.
+      const other = await h.callMethod(':1.5', 'Exists', 's', ['example.com/x:2']);
+      expect(other.errorName).toBe('org.freedesktop.DBus.Error.AccessDenied');
+      expect(h.checks.map((c) => c.details)).toEqual([
+        { image: 'example.com/x:1' },
+        { image: 'example.com/x:2' },
+      ]);
+    });
+
+    it('job data is a read: GetManagedObjects and job properties are refused to a caller denied reads', async () => {
+      const h = harness({ direct, allow: (req) => req.sender !== ':1.8' });
+      const managed = (sender: string) =>
+        h.callMethod(sender, 'GetManagedObjects', '', [], { iface: 'org.freedesktop.DBus.ObjectManager' });
+      expect((await managed(':1.5')).errorName).toBeUndefined();
+      expect((await managed(':1.8')).errorName).toBe('org.freedesktop.DBus.Error.AccessDenied');
+      const getAll = (sender: string) =>
+        h.callMethod(sender, 'GetAll', 's', ['org.bootc.Storage.Job'], {
+          path: `${STORAGE_PATH}/job/7`,
+          iface: 'org.freedesktop.DBus.Properties',
+        });
+      // Refused before the job is looked up: a denied caller does not even learn that job 7 does not exist.
+      expect((await getAll(':1.8')).errorName).toBe('org.freedesktop.DBus.Error.AccessDenied');
+      expect((await getAll(':1.5')).errorName).toBe('org.bootc.Storage.Error.NotFound');
+    });
+
+    it("never shows polkit a SyncBoundImages argument that is not a deployment's name", async () => {
+      const h = harness({ direct });
+      for (const bad of ['nosuch.0', `${'a'.repeat(64)}.0\u202e`, 'x\ny', `${'A'.repeat(64)}.1`]) {
+        const r = await h.callMethod(':1.5', 'SyncBoundImages', 's', [bad]);
+        expect(r.errorName).toBe('org.bootc.Storage.Error.InvalidArgument');
+      }
+      expect(h.checks).toEqual([]);
     });
 
     it('asks polkit every time for a denied caller, which stays denied', async () => {

@@ -383,10 +383,11 @@ const JOB_OWNER_UID = 1000; // not the caller, so cancelling needs cancel-foreig
 const METHOD_CALL = 1; // D-Bus message type; dbus-next's typings number its enum from 0
 
 /** A valid-looking argument of a D-Bus type; extend it when a method takes a new type. */
-function sampleArg(type: string): unknown {
+function sampleArg(type: string, name: string): unknown {
   switch (type) {
     case 's':
-      return 'example.com/drift/test:1';
+      // A deployment argument is checked in full before polkit: "" (every deployment) is a valid one.
+      return name === 'deployment' ? '' : 'example.com/drift/test:1';
     case 'as':
       return ['example.com/drift/test:1'];
     case 'u':
@@ -492,7 +493,7 @@ async function observeAuthorization(): Promise<Observed[]> {
       interface: iface,
       member: m,
       signature: inSignature(def),
-      body: def.in.map((a) => sampleArg(a.type)),
+      body: def.in.map((a) => sampleArg(a.type, a.name)),
     });
     expect(handler, 'the server registered a method handler').toBeDefined();
     expect(handler!(msg), `${iface}.${m} is routed`).toBe(true);

@@ -56,6 +56,8 @@ export interface DBusServerOptions {
   authority: Authority;
   version: string;
   log: Logger;
+  /** polkit's yes to reads, shared with the Varlink transport (authz/read-grants.ts); a new one if absent. */
+  readGrants?: ReadGrants;
   /** Called on every method call (idle-exit bookkeeping). */
   onActivity?: () => void;
 }
@@ -65,8 +67,8 @@ export class DBusServer {
   private readonly service: StorageService;
   private readonly authority: Authority;
   private readonly log: Logger;
-  /** polkit's yes to the read action per caller, for a few seconds (authz/read-grants.ts). */
-  private readonly readGrants = new ReadGrants();
+  /** polkit's yes to the read action per caller and question, for a few seconds (authz/read-grants.ts). */
+  private readonly readGrants: ReadGrants;
   private readonly replies: ReplyWriter;
   /** The marshalled D-Bus body of a snapshot operation's value (List: per image view snapshot). */
   private readonly bodies = new WeakMap<object, Buffer>();
@@ -79,6 +81,7 @@ export class DBusServer {
     this.service = opts.service;
     this.authority = opts.authority;
     this.log = opts.log;
+    this.readGrants = opts.readGrants ?? new ReadGrants();
     this.jobs = new JobObjects(opts.bus, opts.service);
     this.replies = new ReplyWriter(opts.bus);
   }
@@ -103,7 +106,7 @@ export class DBusServer {
       if (msg.member === 'NameOwnerChanged' && msg.sender === BUS_DRIVER && msg.interface === BUS_DRIVER) {
         const [name, , owner] = (msg.body ?? []) as unknown[];
         const left = typeof name === 'string' && name.startsWith(':') && owner === '';
-        const dropped = left && this.readGrants.forget(name);
+        const dropped = left && this.readGrants.forget(requesterKey(name));
         if (dropped && TRACE_CALLS) this.log.debug({ sender: name }, 'read grant dropped');
       } else if (msg.member === 'Changed' && msg.interface === POLKIT_AUTHORITY_IFACE) {
         this.readGrants.clear();
@@ -163,15 +166,21 @@ export class DBusServer {
       if (path === STORAGE_PATH) {
         if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, STORAGE_IFACE));
         if (iface === OBJECT_MANAGER_IFACE && member === 'GetManagedObjects') {
-          // Like properties: what every caller may see anyway (ListJobs, the broadcast signals).
+          // Every job's data: as ListJobs, a read (an admin rule denying the read action denies this too).
           this.checkArgs(msg, member, { in: [], out: [] }, NO_ARGS);
+          await this.callerOf(msg).authorize(ACTION_READ, {});
           return this.reply(msg, 'a{oa{sa{sv}}}', [this.jobs.managedObjects()]);
         }
         const op = iface === STORAGE_IFACE || !iface ? findOperation(member, 'dbus') : undefined;
         if (op) return await this.callOperation(msg, op);
       } else if (path.startsWith(JOB_PATH_PREFIX)) {
+        if (iface === PROPS_IFACE) {
+          // A job's properties are job data, read like ListJobs, and asked for before the job is looked up
+          // (a denied caller learns nothing, not even which jobs exist). Set is refused for everyone anyway.
+          if (msg.member !== 'Set') await this.callerOf(msg).authorize(ACTION_READ, {});
+          return this.reply(msg, ...this.handleProperties(msg, JOB_IFACE, this.jobAt(path)));
+        }
         const job = this.jobAt(path);
-        if (iface === PROPS_IFACE) return this.reply(msg, ...this.handleProperties(msg, JOB_IFACE, job));
         if ((iface === JOB_IFACE || !iface) && member === 'Cancel') {
           this.checkArgs(msg, 'Cancel', JOB_METHODS.Cancel!, NO_ARGS);
           await this.service.cancelFor(job, this.callerOf(msg), ACTION_CANCEL_FOREIGN);
@@ -208,11 +217,11 @@ export class DBusServer {
     trace?.mark('check');
     const caller = this.callerOf(msg);
     if ('action' in op.access) {
-      const granted = op.access.action === ACTION_READ && this.readGrants.has(msg.sender ?? '');
       // An argument polkit would show is parsed first: bad input never prompts and never reaches the core.
-      // (With a read grant nobody is asked: `run` parses the same argument the same way.)
-      if (!granted) await caller.authorize(op.access.action, op.details?.(input) ?? {});
-      if (trace) trace.facts.granted = granted;
+      // A read is answered from the grants when this caller was allowed this very question moments ago.
+      const details = op.details?.(input) ?? {};
+      if (trace) trace.facts.granted = this.readGrants.has(requesterKey(msg.sender ?? ''), details);
+      await caller.authorize(op.access.action, details);
     }
     trace?.mark('authorize');
     const outcome = await op.run(this.service, input, caller);
@@ -299,13 +308,12 @@ export class DBusServer {
     details: Record<string, string>,
     interactive: boolean,
   ) {
-    if (action === ACTION_READ && this.readGrants.has(sender)) return;
-    const asked = this.readGrants.epoch;
-    await this.authority.authorize({ sender, action, details, interactive });
+    const ask = () => this.authority.authorize({ sender, action, details, interactive });
     // Only a yes is remembered, and only for reads: a denied caller is asked again (and denied) every time.
-    // (A yes given before polkit said its answers changed is not; a caller that left meanwhile keeps a grant
-    // nobody can use, since the bus never reuses a unique name, until it expires.)
-    if (action === ACTION_READ && sender) this.readGrants.grant(sender, asked);
+    // (A caller that left meanwhile keeps a grant nobody can use, since the bus never reuses a unique name,
+    // until it expires.)
+    if (action === ACTION_READ && sender) await this.readGrants.authorize(requesterKey(sender), details, ask);
+    else await ask();
   }
 
   private handleProperties(msg: dbus.Message, iface: string, job?: Job): [string, unknown[]] {

@@ -1,20 +1,27 @@
-// One Varlink client connection: its own input buffer (NUL-framed JSON, capped), its call queue handled one at
-// a time in order, and reply ordering and back-pressure. The server (protocol.ts) accepts and dispatches.
+// One Varlink client connection: its own input buffer (NUL-framed JSON, capped, counted against its uid's
+// share), its call queue handled one at a time in order (yielding to the event loop after each call, so
+// another client's call never waits behind a burst), reply ordering and back-pressure, and an idle timeout.
+// The server (protocol.ts) accepts and dispatches.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { encode, invalidParameter, isPlainObject, type VarlinkError } from './protocol.js';
+import { MAX_MESSAGE_NESTING, nestsDeeperThan } from './nesting.js';
+import { encode, invalidParameter, isPlainObject, type VarlinkError } from './wire.js';
 
-/** Calls handled back to back on one connection before yielding to the event loop. */
-const CALLS_PER_TURN = 32;
 /** How long closing connections get to flush their last replies before they are destroyed. */
 export const CLOSE_GRACE_MS = 1000;
+/** Complete calls waiting on one connection, in bytes, above which nothing more is read from it. */
+const MAX_QUEUED_BYTES = 64 * 1024;
 
 /** What a connection needs of its server. */
 export interface ConnectionHost {
   readonly maxMessageBytes: number;
   readonly partialMessageTimeoutMs: number;
+  /** A connection with no call running, queued or half-sent for this long is closed (0: never). */
+  readonly idleTimeoutMs: number;
   dispatch(conn: Connection, msg: Record<string, unknown>): Promise<void>;
+  /** Moves this connection's uid's buffered input by `delta`; false refuses growth past its share. */
+  buffer(conn: Connection, delta: number): boolean;
 }
 
 /** One client connection: its own input buffer, call queue and reply ordering. */
@@ -31,13 +38,18 @@ export class Connection {
   private closed = false;
   private paused = false;
   private partialTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private droppedNotifications = 0;
+  /** Input bytes counted against the uid's share (partial + queued, as last reported). */
+  private counted = 0;
 
   constructor(
     private readonly server: ConnectionHost,
     readonly socket: Socket,
     readonly id: number,
+    /** The peer's uid as the kernel recorded it at connect (or UNKNOWN_UID). */
+    readonly uid: number,
     private readonly log: Logger,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -47,6 +59,7 @@ export class Connection {
     );
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.maybeResume());
+    this.armIdleTimer();
   }
 
   get signal(): AbortSignal {
@@ -74,19 +87,37 @@ export class Connection {
   /** Stops reading, drops queued calls and closes once the current call (if any) has answered. */
   shutdown(): void {
     this.stopReading();
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.dropQueue();
     if (!this.running) this.end();
   }
 
   destroy(): void {
     this.stopReading();
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.dropQueue();
     this.socket.destroy();
   }
 
+  private dropQueue(): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.account();
+  }
+
+  /**
+   * Reports this connection's buffered input to the uid's share. Growth past the share is refused: the
+   * connection is closed as for an oversized message (false).
+   */
+  private account(): boolean {
+    const now = this.partialBytes + this.queuedBytes;
+    const delta = now - this.counted;
+    if (delta === 0) return true;
+    if (!this.server.buffer(this, delta)) return false;
+    this.counted = now;
+    return true;
+  }
+
   private onData(chunk: Buffer): void {
+    this.clearIdleTimer();
     if (this.stopped) return;
     const max = this.server.maxMessageBytes;
     let start = 0;
@@ -114,8 +145,16 @@ export class Connection {
       this.partial.push(Buffer.from(rest)); // a copy: the chunk itself is not kept alive
       this.partialBytes += rest.length;
     }
+    if (!this.account()) {
+      this.log.warn(
+        { connection: this.id, uid: this.uid },
+        "varlink: this user's connections hold too much unread input; closing the connection",
+      );
+      this.protocolError(invalidParameter('message', 'too much input is buffered for this user'));
+      return;
+    }
     this.armPartialTimer();
-    if (this.queuedBytes > max) this.pause();
+    if (this.queuedBytes > MAX_QUEUED_BYTES) this.pause();
     void this.run();
   }
 
@@ -142,6 +181,7 @@ export class Connection {
       this.log.debug({ connection: this.id }, 'varlink: connection ended inside a message');
       this.partial = [];
       this.partialBytes = 0;
+      this.account();
     }
     this.clearPartialTimer();
     if (!this.running) void this.run();
@@ -150,8 +190,8 @@ export class Connection {
   private onClose(): void {
     this.closed = true;
     this.stopReading();
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.dropQueue();
+    this.clearIdleTimer();
     this.abort.abort();
     if (this.droppedNotifications > 0)
       this.log.debug(
@@ -164,8 +204,8 @@ export class Connection {
   private async run(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.clearIdleTimer();
     try {
-      let handled = 0;
       while (!this.closed && this.queue.length > 0) {
         if (this.socket.writableNeedDrain) {
           // The client is not reading: wait, reading nothing more meanwhile.
@@ -175,21 +215,19 @@ export class Connection {
         }
         const raw = this.queue.shift()!;
         this.queuedBytes -= raw.length;
+        this.account();
         this.maybeResume();
         const msg = parse(raw);
-        if (!msg) {
-          this.log.warn(
-            { connection: this.id },
-            'varlink: message is not a JSON object; closing the connection',
-          );
-          this.queue.length = 0;
-          this.queuedBytes = 0;
-          this.fatal ??= invalidParameter('message', 'message is not a JSON object');
+        if (typeof msg === 'string') {
+          this.log.warn({ connection: this.id }, `varlink: ${msg}; closing the connection`);
+          this.dropQueue();
+          this.fatal ??= invalidParameter('message', msg);
           this.stopReading();
           break;
         }
         await this.server.dispatch(this, msg);
-        if (++handled % CALLS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
+        // Every call, however quick, lets other connections' calls in before this one's next.
+        if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;
@@ -200,6 +238,8 @@ export class Connection {
       this.end();
     } else if (this.readEnded || this.stopped) {
       this.end();
+    } else {
+      this.armIdleTimer();
     }
   }
 
@@ -229,6 +269,7 @@ export class Connection {
     this.stopped = true;
     this.partial = [];
     this.partialBytes = 0;
+    this.account();
     this.clearPartialTimer();
     // Keep the socket flowing so the kernel buffer drains, but ignore the bytes (onData returns at once).
     if (this.paused) this.socket.resume();
@@ -251,6 +292,23 @@ export class Connection {
     if (this.partialTimer) clearTimeout(this.partialTimer);
     this.partialTimer = undefined;
   }
+
+  /** Nothing running, queued or half-sent: the connection is closed if it stays so (it holds a share). */
+  private armIdleTimer(): void {
+    this.clearIdleTimer();
+    const ms = this.server.idleTimeoutMs;
+    if (ms <= 0 || this.closed || this.running || this.queue.length > 0 || this.partialBytes > 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.log.debug({ connection: this.id, uid: this.uid }, 'varlink: idle connection closed');
+      this.shutdown();
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
 }
 
 function waitDrainOrClose(socket: Socket): Promise<void> {
@@ -265,11 +323,14 @@ function waitDrainOrClose(socket: Socket): Promise<void> {
   });
 }
 
-function parse(raw: Buffer): Record<string, unknown> | undefined {
+/** A call object, or why the message cannot be one (the stream is then no longer trusted). */
+function parse(raw: Buffer): Record<string, unknown> | string {
+  if (nestsDeeperThan(raw, MAX_MESSAGE_NESTING))
+    return `message nests deeper than ${MAX_MESSAGE_NESTING} levels`;
   try {
     const v: unknown = JSON.parse(raw.toString('utf8'));
-    return isPlainObject(v) ? v : undefined;
+    return isPlainObject(v) ? v : 'message is not a JSON object';
   } catch {
-    return undefined;
+    return 'message is not a JSON object';
   }
 }

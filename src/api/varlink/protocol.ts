@@ -14,94 +14,64 @@
 //    InvalidParameter naming that field, and the connection stays usable.
 //  * A `oneway` call is never answered, not even with an error (a reply the client does not expect would be
 //    taken as the answer to its next call); its errors are only logged.
-//  * At most `maxConnections` (64) connections at once. One more is accepted, sent the configured over-limit
-//    error (unsolicited, before it asks anything) and closed; it is never read from.
+//  * A message nesting arrays or objects deeper than 64 levels gets the same error, found by one pass over its
+//    bytes before it is parsed (deep nesting is what makes JSON.parse slow).
+//  * Connections are admitted per uid (admission.ts; the uid is the kernel's SO_PEERCRED, bound at accept by
+//    `identify`): one non-root uid holds at most 16, all non-root users together 64, and root has 64 of its
+//    own, so no other user can make root wait. One more is accepted, sent the configured over-limit error
+//    (unsolicited, before it asks anything) and closed; it is never read from. A peer `identify` refuses (its
+//    process has already gone) is closed at once.
 //  * A message left unfinished (bytes but no NUL) for `partialMessageTimeoutMs` (30 s) is treated like an
-//    oversized one: error, log line, close. An idle connection with nothing pending is never timed out.
+//    oversized one: error, log line, close. A connection with no call running, queued or half-sent for
+//    `idleTimeoutMs` (60 s) is closed: an idle connection holds a share, and would keep the daemon from exiting.
+//  * One non-root uid's connections may buffer at most 4 MiB of input together; the connection that would pass
+//    it gets InvalidParameter {parameter: "message"} and is closed.
 //  * Calls on one connection are handled one at a time, in the order they arrived, so replies come back in
-//    order (pipelining). Use another connection for concurrent calls. Reading pauses while more than
-//    `maxMessageBytes` of complete calls wait, and while the client does not read its replies; no work is
-//    ever proportional to more than one chunk of input at a time, and every connection has its own buffers,
-//    so one bad client cannot stall the others.
+//    order (pipelining), and the event loop is yielded to after each call, so other connections' calls
+//    interleave. Use another connection for concurrent calls. Reading pauses while more than 64 KiB of
+//    complete calls wait, and while the client does not read its replies; no work is ever proportional to
+//    more than one chunk of input at a time, and every connection has its own buffers.
 //  * Intermediate (`continues`) replies are dropped, not queued, while the client is behind on reading; the
 //    final reply is always sent.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
+import { Admission, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS, UNKNOWN_UID } from './admission.js';
 import { CLOSE_GRACE_MS, Connection } from './connection.js';
 import { checkParameters, parseIdl, type VarlinkIdl } from './idl.js';
+import { SERVICE_DESCRIPTION } from './service-interface.js';
+import {
+  encode,
+  invalidParameter,
+  isPlainObject,
+  VarlinkError,
+  VarlinkErrors,
+  type VarlinkParams,
+} from './wire.js';
 
-export const SERVICE_INTERFACE = 'org.varlink.service';
+export {
+  encode,
+  invalidParameter,
+  isPlainObject,
+  permissionDenied,
+  SERVICE_INTERFACE,
+  VarlinkError,
+  VarlinkErrors,
+  type VarlinkParams,
+} from './wire.js';
+export { SERVICE_DESCRIPTION };
+
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_CONNECTIONS = 64;
 export const DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
-/** The standard error names of org.varlink.service. */
-export const VarlinkErrors = {
-  InterfaceNotFound: `${SERVICE_INTERFACE}.InterfaceNotFound`,
-  MethodNotFound: `${SERVICE_INTERFACE}.MethodNotFound`,
-  MethodNotImplemented: `${SERVICE_INTERFACE}.MethodNotImplemented`,
-  InvalidParameter: `${SERVICE_INTERFACE}.InvalidParameter`,
-  PermissionDenied: `${SERVICE_INTERFACE}.PermissionDenied`,
-  ExpectedMore: `${SERVICE_INTERFACE}.ExpectedMore`,
-} as const;
-
-/** The description GetInterfaceDescription returns for org.varlink.service itself. */
-export const SERVICE_DESCRIPTION = `# The Varlink Service Interface is provided by every varlink service. It
-# describes the service and the interfaces it implements.
-interface org.varlink.service
-
-# Get a list of all the interfaces a service provides and information
-# about the implementation.
-method GetInfo() -> (
-  vendor: string,
-  product: string,
-  version: string,
-  url: string,
-  interfaces: []string
-)
-
-# Get the description of an interface that is implemented by this service.
-method GetInterfaceDescription(interface: string) -> (description: string)
-
-# The requested interface was not found.
-error InterfaceNotFound (interface: string)
-
-# The requested method was not found
-error MethodNotFound (method: string)
-
-# The interface defines the requested method, but the service does not
-# implement it.
-error MethodNotImplemented (method: string)
-
-# One of the passed parameters is invalid.
-error InvalidParameter (parameter: string)
-
-# Client is denied access
-error PermissionDenied ()
-
-# Method is expected to be called with 'more' set to true, but wasn't
-error ExpectedMore ()
-`;
-
-export type VarlinkParams = Record<string, unknown>;
-
-/** An error reply: a fully-qualified error name and its parameters. */
-export class VarlinkError extends Error {
-  constructor(
-    readonly error: string,
-    readonly parameters: VarlinkParams = {},
-    message?: string,
-  ) {
-    super(message ?? error);
-    this.name = 'VarlinkError';
-  }
+/** What the server knows of a connection's peer from the moment it was accepted. */
+export interface VarlinkPeer {
+  /** The uid the kernel recorded at connect (SO_PEERCRED): the share the connection counts against. */
+  readonly uid: number;
+  /** Called once when the connection closes. */
+  release(): void;
 }
-
-export const invalidParameter = (parameter: string, message?: string) =>
-  new VarlinkError(VarlinkErrors.InvalidParameter, { parameter }, message);
-export const permissionDenied = (message?: string) =>
-  new VarlinkError(VarlinkErrors.PermissionDenied, {}, message);
 
 /** What a method handler knows about the call it answers. */
 export interface VarlinkCall {
@@ -115,8 +85,10 @@ export interface VarlinkCall {
   readonly connection: number;
   /** Aborted when the connection closes. */
   readonly signal: AbortSignal;
-  /** The connected socket (its peer's credentials name the caller). */
-  readonly socket: Socket;
+  /** The peer as `identify` bound it at accept; undefined where the server identifies nobody. */
+  readonly peer: VarlinkPeer | undefined;
+  /** Closes the connection after this call's reply (its peer can no longer be trusted). */
+  close(): void;
   /**
    * Sends an intermediate reply (`continues: true`) when the client asked for `more`; otherwise does nothing.
    * Dropped while the client is behind on reading its replies. The handler's return value is the final reply.
@@ -145,9 +117,17 @@ export interface VarlinkServerOptions {
   url: string;
   interfaces: readonly VarlinkInterface[];
   maxMessageBytes?: number;
-  maxConnections?: number;
+  /** Connections per uid and in all, and input buffered per uid (admission.ts). */
+  limits?: Partial<AdmissionLimits>;
   partialMessageTimeoutMs?: number;
-  /** Sent (unsolicited) to a connection over `maxConnections` before it is closed; without it, just closed. */
+  /** A connection with nothing running, queued or half-sent for this long is closed (0: never). */
+  idleTimeoutMs?: number;
+  /**
+   * Binds the peer when a connection is accepted, synchronously, before anything is read from it; a throw
+   * refuses the connection. Without it every connection counts against one shared non-root share.
+   */
+  identify?: (socket: Socket) => VarlinkPeer;
+  /** Sent (unsolicited) to a connection over its share before it is closed; without it, just closed. */
   overLimitError?: VarlinkError;
   /**
    * Turns anything else a handler throws into an error reply. Without it (or when it throws), the error is
@@ -170,11 +150,13 @@ export class VarlinkServer {
   /** The listening server: call `listen()` on it (a path, or `{fd: 3}` under socket activation). */
   readonly server: Server;
   private readonly interfaces = new Map<string, RegisteredInterface>();
-  private readonly conns = new Set<Connection>();
+  private readonly conns = new Map<Connection, VarlinkPeer | undefined>();
   private readonly log: Logger;
   readonly maxMessageBytes: number;
-  readonly maxConnections: number;
   readonly partialMessageTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** Connections and buffered input per uid. */
+  readonly admission: Admission;
   private nextConnection = 1;
   private calls = 0;
   private closing = false;
@@ -184,8 +166,9 @@ export class VarlinkServer {
   constructor(readonly opts: VarlinkServerOptions) {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.admission = new Admission({ ...DEFAULT_ADMISSION_LIMITS, ...opts.limits });
     this.partialMessageTimeoutMs = opts.partialMessageTimeoutMs ?? DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const service: VarlinkInterface = {
       description: SERVICE_DESCRIPTION,
       methods: { GetInfo: () => this.getInfo(), GetInterfaceDescription: (p) => this.getDescription(p) },
@@ -219,9 +202,9 @@ export class VarlinkServer {
   async close(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.conns) c.shutdown();
+    for (const c of this.conns.keys()) c.shutdown();
     const timer = setTimeout(() => {
-      for (const c of this.conns) c.destroy();
+      for (const c of this.conns.keys()) c.destroy();
     }, CLOSE_GRACE_MS);
     timer.unref();
     await closed;
@@ -238,31 +221,54 @@ export class VarlinkServer {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= this.maxConnections) {
-      this.refused += 1;
-      if (Date.now() - this.lastRefusalLog >= 10_000) {
-        // At most one line per 10 s, however fast connections are refused.
-        this.lastRefusalLog = Date.now();
-        this.log.warn(
-          { limit: this.maxConnections, refusedSoFar: this.refused },
-          'varlink: too many connections; refusing new ones',
-        );
-      }
-      socket.on('error', () => undefined);
-      socket.resume(); // discard whatever it sends
-      const err = this.opts.overLimitError;
-      if (err) socket.end(encode({ error: err.error, parameters: err.parameters }));
-      else socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    let peer: VarlinkPeer | undefined;
+    try {
+      peer = this.opts.identify?.(socket);
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, 'varlink: connection refused: its peer is unknown');
+      socket.destroy();
       return;
     }
-    const conn = new Connection(this, socket, this.nextConnection++, this.log);
-    this.conns.add(conn);
+    const uid = peer?.uid ?? UNKNOWN_UID;
+    const admitted = this.admission.admit(uid);
+    if (admitted !== 'ok') {
+      peer?.release();
+      this.refuse(socket, uid, admitted);
+      return;
+    }
+    const conn = new Connection(this, socket, this.nextConnection++, uid, this.log);
+    this.conns.set(conn, peer);
     this.activity();
     socket.once('close', () => {
       this.conns.delete(conn);
+      this.admission.leave(uid);
+      peer?.release();
       this.activity();
     });
+  }
+
+  /** Over a share: the over-limit error, unsolicited, then close; nothing is read. */
+  private refuse(socket: Socket, uid: number, cap: 'total' | 'uid'): void {
+    this.refused += 1;
+    if (Date.now() - this.lastRefusalLog >= 10_000) {
+      // At most one line per 10 s, however fast connections are refused.
+      this.lastRefusalLog = Date.now();
+      this.log.warn(
+        { uid, cap, limits: this.admission.limits, refusedSoFar: this.refused },
+        'varlink: too many connections; refusing new ones',
+      );
+    }
+    socket.on('error', () => undefined);
+    socket.resume(); // discard whatever it sends
+    const err = this.opts.overLimitError;
+    if (err) socket.end(encode({ error: err.error, parameters: err.parameters }));
+    else socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** @internal A connection's buffered input changed by `delta` bytes; false refuses growth past its share. */
+  buffer(conn: Connection, delta: number): boolean {
+    return this.admission.buffer(conn.uid, delta);
   }
 
   /** @internal */
@@ -315,7 +321,8 @@ export class VarlinkServer {
       oneway: oneway === true,
       connection: conn.id,
       signal: conn.signal,
-      socket: conn.socket,
+      peer: this.conns.get(conn),
+      close: () => conn.shutdown(),
       notify: (p) => {
         if (more !== true || finished) return;
         conn.send({ parameters: p, continues: true }, true);
@@ -360,13 +367,4 @@ export class VarlinkServer {
     if (!iface) throw new VarlinkError(VarlinkErrors.InterfaceNotFound, { interface: name });
     return { description: iface.description };
   }
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** One wire message: JSON and its NUL terminator. */
-export function encode(msg: unknown): string {
-  return `${JSON.stringify(msg)}\0`;
 }

@@ -5,9 +5,10 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { ACTION_READ } from '../../authz/actions.js';
-import { type PeerProcess, readPeerProcess } from '../../authz/peer-cred.js';
+import { ACTION_READ, type ActionId } from '../../authz/actions.js';
+import { type BoundPeer, bindPeer, loadPeerCredentials } from '../../authz/peer-cred.js';
 import type { Authority } from '../../authz/polkit.js';
+import { ReadGrants } from '../../authz/read-grants.js';
 import { varlinkName } from '../../core/contract.js';
 import { STREAMED_FIELDS } from '../../core/job-fields.js';
 import { type Job, viewJob, watchJob } from '../../core/job-view.js';
@@ -15,11 +16,13 @@ import { type Caller, findOperation, type Operation, operationsOf } from '../../
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError, wireErrorName } from '../../errors.js';
 
+import type { AdmissionLimits } from './admission.js';
 import {
   permissionDenied,
   type VarlinkCall,
   VarlinkError,
   type VarlinkParams,
+  type VarlinkPeer,
   VarlinkServer,
 } from './protocol.js';
 import { STORAGE_VARLINK_IDL } from './storage-idl.js';
@@ -32,10 +35,16 @@ export interface VarlinkStorageServerOptions {
   authority: Authority;
   version: string;
   log: Logger;
+  /** polkit's yes to reads, shared with the D-Bus transport (authz/read-grants.ts); a new one if absent. */
+  readGrants?: ReadGrants;
   /** GetInfo's url; empty by default. */
   url?: string;
-  maxConnections?: number;
+  /** Connections and buffered input per uid (admission.ts). */
+  limits?: Partial<AdmissionLimits>;
   maxMessageBytes?: number;
+  idleTimeoutMs?: number;
+  /** How a peer is bound at accept; bindPeer (SO_PEERCRED, SO_PEERPIDFD) unless a test passes its own. */
+  bindPeer?: (socket: Socket) => BoundPeer;
   /** Called when calls or connections start and end (idle-exit bookkeeping). */
   onActivity?: () => void;
 }
@@ -49,35 +58,68 @@ export function mapErrorToVarlink(err: unknown, pulling: boolean): VarlinkError 
   return new VarlinkError(wire, { message: e.message }, e.message);
 }
 
-/** Builds the Varlink server for a core service; `server.server` is the net.Server to listen on. */
-export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): VarlinkServer {
+/** A connection's peer as this transport keeps it: the bound process and its requester key. */
+interface StoragePeer extends VarlinkPeer {
+  readonly process: BoundPeer;
+  /** The connection as a requester and as a holder of read grants: `varlink:<n>`, never reused. */
+  readonly who: string;
+}
+
+/**
+ * Builds the Varlink server for a core service; `server.server` is the net.Server to listen on. Resolves once
+ * peers can be bound (koffi loaded), so every connection is identified the moment it is accepted.
+ */
+export async function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): Promise<VarlinkServer> {
   const { service, log, authority } = opts;
-  /** Each connection's peer, read once (SO_PEERCRED and its start time). */
-  const peers = new WeakMap<Socket, Promise<PeerProcess>>();
-  /** A positive read check is reused for 10 s per connection, as on D-Bus (reads are hot). */
-  const readOk = new WeakMap<Socket, number>();
+  if (!opts.bindPeer) await loadPeerCredentials();
+  const bind = opts.bindPeer ?? bindPeer;
+  const grants = opts.readGrants ?? new ReadGrants();
+  let nextPeer = 1;
+
+  /** At accept: the peer's process, bound for the connection's life; its grants end with the connection. */
+  const identify = (socket: Socket): StoragePeer => {
+    const process = bind(socket);
+    const who = `varlink:${nextPeer++}`;
+    return {
+      uid: process.uid,
+      process,
+      who,
+      release: () => {
+        grants.forget(who);
+        process.release();
+      },
+    };
+  };
 
   /**
-   * The caller as the core sees it: the peer process (SO_PEERCRED and its start time, read once per
-   * connection) is the polkit subject, with the same action table and details as D-Bus. Varlink has no
-   * interactive flag: a check that needs a password is refused (InteractiveAuthorizationRequired →
-   * PermissionDenied).
+   * The caller as the core sees it: the process that connected (bound at accept) is the polkit subject, with
+   * the same action table and details as D-Bus, and only while it is still that process: a connection whose
+   * connecting process has gone (its socket handed to another, its pid perhaps given to someone else) is
+   * refused and closed, and its read grants go with it. Varlink has no interactive flag: a check that needs
+   * a password is refused (InteractiveAuthorizationRequired → PermissionDenied).
    */
-  const callerOf = async (call: VarlinkCall): Promise<Caller> => {
-    let peer = peers.get(call.socket);
-    if (!peer) {
-      peer = readPeerProcess(call.socket);
-      peers.set(call.socket, peer);
+  const callerOf = (call: VarlinkCall): Caller => {
+    const peer = call.peer as StoragePeer | undefined; // what identify returned for this connection
+    if (!peer) throw createError('AccessDenied', 'the caller could not be identified');
+    if (!peer.process.isCurrent()) {
+      grants.forget(peer.who);
+      call.close();
+      log.warn(
+        { connection: call.connection, pid: peer.process.pid, uid: peer.uid },
+        'varlink: the process that connected has gone; closing its connection',
+      );
+      throw createError('AccessDenied', 'the process that opened this connection has gone');
     }
-    const process = await peer;
+    const { process, who } = peer;
+    const ask = (action: ActionId, details: Record<string, string>) => () =>
+      authority.authorize({ process, action, details, interactive: false });
     return {
-      who: `varlink:${call.connection}`,
+      who,
       uid: async () => process.uid,
-      authorize: async (action, details) => {
-        if (action === ACTION_READ && (readOk.get(call.socket) ?? 0) > Date.now()) return;
-        await authority.authorize({ process, action, details, interactive: false });
-        if (action === ACTION_READ) readOk.set(call.socket, Date.now() + 10_000);
-      },
+      authorize: (action, details) =>
+        action === ACTION_READ
+          ? grants.authorize(who, details, ask(action, details))
+          : ask(action, details)(),
     };
   };
 
@@ -121,7 +163,7 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
 
   /** The one loop for every operation: parse, authorize, run, project (core/operations.ts). */
   const handle = async (op: Operation, p: VarlinkParams, call: VarlinkCall) => {
-    const caller = await callerOf(call);
+    const caller = callerOf(call);
     const parsed = op.input.safeParse(op.in.map((f) => p[varlinkName(f)]));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -170,8 +212,10 @@ export function createVarlinkStorageServer(opts: VarlinkStorageServerOptions): V
         ),
       },
     ],
-    maxConnections: opts.maxConnections,
+    limits: opts.limits,
     maxMessageBytes: opts.maxMessageBytes,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    identify,
     overLimitError: new VarlinkError(`${VARLINK_INTERFACE}.Busy`, {
       message: 'too many Varlink connections; try again later',
     }),

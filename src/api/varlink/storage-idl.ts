@@ -41,12 +41,19 @@ export const STORAGE_VARLINK_IDL = `# org.bootc.Storage: bootc's private contain
 # Protocol limits
 # ===============
 #   * A call may be at most 1 MiB. A longer one (no NUL within 1 MiB), a message that is not a JSON object,
-#     or one left unfinished for 30 s gets org.varlink.service.InvalidParameter {parameter: "message"}, and
-#     the connection is closed.
-#   * At most 64 connections at once. One more receives an unsolicited org.bootc.Storage.Busy error and is
-#     closed.
-#   * Calls on one connection are answered one at a time, in order (pipelining works). Open a second connection
-#     to call CancelJob while a Pull is waiting on the first.
+#     one nesting arrays or objects deeper than 64 levels, or one left unfinished for 30 s gets
+#     org.varlink.service.InvalidParameter {parameter: "message"}, and the connection is closed.
+#   * Connections are counted per user (the uid the kernel recorded when the client connected): one user may
+#     hold 16, all users but root 64 together, and root 64 of its own. One more receives an unsolicited
+#     org.bootc.Storage.Busy error and is closed. One user's connections may buffer 4 MiB of input together;
+#     the connection that would pass it gets InvalidParameter {parameter: "message"} and is closed.
+#   * A connection with no call running, queued or half-sent for 60 s is closed (a streaming call keeps it).
+#   * A connection belongs to the process that opened it: polkit is asked about that process, bound when the
+#     connection was accepted. Once that process has exited (its socket handed to another process), every
+#     call is refused with org.varlink.service.PermissionDenied and the connection is closed.
+#   * Calls on one connection are answered one at a time, in order (pipelining works); other connections'
+#     calls are taken in between. Open a second connection to call CancelJob while a Pull is waiting on the
+#     first.
 #   * A wrongly typed, missing or unknown parameter gets org.varlink.service.InvalidParameter naming it.
 #   * A "oneway" call is never answered, not even with an error (errors are only logged by the daemon).
 #

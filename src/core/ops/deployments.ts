@@ -7,6 +7,9 @@ import { defineOperation } from '../contract.js';
 import { listBound, listDeployments, previewCollection, startSync } from '../deployments.js';
 import { T } from '../wire-types.js';
 
+/** A deployment's name as ListDeployments gives it (`<checksum>.<serial>`), or '' for every deployment. */
+const DEPLOYMENT_NAME = /^(?:[0-9a-f]{64}\.[0-9]{1,9})?$/;
+
 const READ_ERRORS = [
   'InvalidBoundImage (a deployment file cannot be understood; it is named)',
   'StorageFailure',
@@ -90,7 +93,12 @@ export const SYNC_BOUND_IMAGES = defineOperation({
       doc: 'The images pulled (normalized references); empty when none was missing.',
     },
   ],
-  input: z.tuple([z.string().check(z.maxLength(256))]),
+  // Checked in full before polkit sees it: only a deployment's name ever reaches $(image) in a dialog.
+  input: z.tuple([
+    z
+      .string()
+      .check(z.regex(DEPLOYMENT_NAME, 'a deployment is "<64 hex digits>.<serial>" or "" for every one')),
+  ]),
   access: { action: ACTION_PULL },
   details: ([deployment]) => ({
     image: `the missing bound images of ${deployment === '' ? 'every deployment' : `deployment ${deployment}`}`,

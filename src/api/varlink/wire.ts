@@ -1,0 +1,42 @@
+// The Varlink wire's small pieces every part of the server shares: the standard error names, the error reply,
+// the message encoding. (connection.ts and protocol.ts both use them; neither imports the other for them.)
+
+export const SERVICE_INTERFACE = 'org.varlink.service';
+
+/** The standard error names of org.varlink.service. */
+export const VarlinkErrors = {
+  InterfaceNotFound: `${SERVICE_INTERFACE}.InterfaceNotFound`,
+  MethodNotFound: `${SERVICE_INTERFACE}.MethodNotFound`,
+  MethodNotImplemented: `${SERVICE_INTERFACE}.MethodNotImplemented`,
+  InvalidParameter: `${SERVICE_INTERFACE}.InvalidParameter`,
+  PermissionDenied: `${SERVICE_INTERFACE}.PermissionDenied`,
+  ExpectedMore: `${SERVICE_INTERFACE}.ExpectedMore`,
+} as const;
+
+export type VarlinkParams = Record<string, unknown>;
+
+/** An error reply: a fully-qualified error name and its parameters. */
+export class VarlinkError extends Error {
+  constructor(
+    readonly error: string,
+    readonly parameters: VarlinkParams = {},
+    message?: string,
+  ) {
+    super(message ?? error);
+    this.name = 'VarlinkError';
+  }
+}
+
+export const invalidParameter = (parameter: string, message?: string) =>
+  new VarlinkError(VarlinkErrors.InvalidParameter, { parameter }, message);
+export const permissionDenied = (message?: string) =>
+  new VarlinkError(VarlinkErrors.PermissionDenied, {}, message);
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One wire message: JSON and its NUL terminator. */
+export function encode(msg: unknown): string {
+  return `${JSON.stringify(msg)}\0`;
+}
