@@ -4,6 +4,7 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { noteRead } from '../storage/read-record.js';
 import { readSmallText } from '../storage/read-small-file.js';
 import { resolveInRoot } from '../storage/resolve-inside.js';
 
@@ -45,6 +46,7 @@ function readBootEntries(sysroot: string): BootEntry[] {
   const dir = resolveInRoot(sysroot, 'boot/loader/entries', { escape: 'refuse' });
   if (!dir.ok) return [];
   let names: string[];
+  noteRead(dir.path);
   try {
     names = readdirSync(dir.path);
   } catch {
@@ -81,6 +83,7 @@ function resolveDeployment(sysroot: string, bootlink: string): string | undefine
   const rel = relative(sysroot, r.path);
   if (!DEPLOYMENT_PATH_RE.test(rel)) return undefined;
   try {
+    noteRead(r.path);
     return statSync(r.path).isDirectory() ? join(sysroot, rel) : undefined;
   } catch {
     return undefined;

@@ -5,6 +5,7 @@
 
 import { type BigIntStats, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { noteRead } from '../storage/read-record.js';
 import { readSmallFile } from '../storage/read-small-file.js';
 import { listDeployments } from './find-roots.js';
 import { decodeVardict, type GVariantBox, toVardict } from './gvariant.js';
@@ -46,6 +47,7 @@ export function findBootedDeployment(
 
 function statDevIno(path: string): { dev: bigint; ino: bigint } | undefined {
   let st: BigIntStats;
+  noteRead(path);
   try {
     st = statSync(path, { bigint: true });
   } catch {
@@ -89,6 +91,7 @@ export function readStagedDeployment(sysroot: string, runDir = '/run'): string |
     return undefined;
   }
   const dir = join(sysroot, 'ostree/deploy', osname, 'deploy', name);
+  noteRead(dir);
   try {
     return statSync(dir).isDirectory() ? dir : undefined;
   } catch {

@@ -6,6 +6,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
+import { noteRead } from '../storage/read-record.js';
 import { readSmallFile } from '../storage/read-small-file.js';
 import { parseReference } from '../storage/reference.js';
 import { type Resolved, resolveInRoot } from '../storage/resolve-inside.js';
@@ -237,6 +238,7 @@ export function registryReferenceOf(value: string): string | undefined | null {
  * collection: an unreadable deployment must never count as one that binds nothing.
  */
 function readdirOrEmpty(dir: string): string[] {
+  noteRead(dir);
   try {
     return readdirSync(dir);
   } catch (err) {
@@ -254,6 +256,7 @@ function readdirOrEmpty(dir: string): string[] {
 }
 
 function isDirectory(p: string): boolean {
+  noteRead(p);
   try {
     return statSync(p).isDirectory();
   } catch (err) {

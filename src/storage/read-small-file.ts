@@ -13,6 +13,7 @@ import {
   type Stats,
   statSync,
 } from 'node:fs';
+import { noteRead } from './read-record.js';
 
 /** Why a file was not read: absent, a symlink (not followed), not a regular file, over the cap, an I/O error. */
 export type SmallFileProblem = 'missing' | 'symlink' | 'not-a-file' | 'too-large' | 'unreadable';
@@ -80,6 +81,7 @@ function readCapped(fd: number, maxBytes: number): Buffer | undefined {
 /** One small regular file's bytes, never blocking on a FIFO or device and never past `maxBytes`; or why not. */
 export function readSmallFile(path: string, opts: SmallFileOptions): SmallFile {
   const follow = opts.followSymlinks === true;
+  noteRead(path);
   let fd: number;
   try {
     const bad = check(follow ? statSync(path) : lstatSync(path), opts.maxBytes);

@@ -4,6 +4,7 @@
 
 import { lstatSync, readlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { noteRead } from './read-record.js';
 
 /** Symlinks followed in one resolution before it is a loop (the kernel's limit). */
 export const MAX_SYMLINK_HOPS = 40;
@@ -44,6 +45,7 @@ export function resolveInRoot(
       continue;
     }
     const next = join(resolved, part);
+    noteRead(next); // a link replaced or a component removed later changes the answer
     let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(next);
