@@ -240,6 +240,11 @@ describe('bootc-storaged under systemd', () => {
     const daemon = await c.exec(['systemd-analyze', 'security', '--threshold=35', UNIT]);
     expect(daemon.stdout).toMatch(/Overall exposure level for bootc-storaged\.service: 3\.\d OK/);
     expect(daemon.code).toBe(0);
+    // A memory ceiling backs the daemon's own per-uid caps (a missed cap cannot take the host's memory).
+    expect(await c.show(UNIT, 'MemoryHigh', 'MemoryMax')).toMatchObject({
+      MemoryHigh: String(768 * 1024 * 1024),
+      MemoryMax: String(1024 * 1024 * 1024),
+    });
     const gc = await c.exec(['systemd-analyze', 'security', '--threshold=10', 'bootc-storaged-gc.service']);
     expect(gc.code).toBe(0);
     // The activation file points the bus at the unit; the timer is known to systemd and can be enabled.
