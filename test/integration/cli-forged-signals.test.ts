@@ -6,10 +6,10 @@
 // the real job to its real end. And when the owner goes away while a job is followed, the job is lost: the CLI
 // fails with a message that says so, it does not wait forever or claim success.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliProcess, spawnCli } from '../helpers/cli-process.js';
 import { callStorage } from '../helpers/daemon.js';
 import {
   buildSignalForger,
@@ -32,21 +32,6 @@ const IMAGE_BYTES = 2 * 1024 * 1024;
 const CRAWL_RATE = 64 * 1024;
 const FAST_RATE = 1024 * 1024 * 1024;
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface CliProcess {
-  proc: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  done: Promise<CliRun>;
-  exited(): boolean;
-}
-
 let s: Stack;
 let cliCopy: string;
 let forgerBundle: string;
@@ -54,26 +39,7 @@ let forger: SignalForger;
 const images: string[] = [];
 
 function startCli(args: string[]): CliProcess {
-  const proc = spawn(process.execPath, [cliCopy, ...args], {
-    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let finished = false;
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const done = new Promise<CliRun>((resolve) =>
-    proc.once('close', (code, signal) => {
-      finished = true;
-      resolve({ code, signal, stdout: out, stderr: err });
-    }),
-  );
-  return { proc, stdout: () => out, stderr: () => err, done, exited: () => finished };
+  return spawnCli(cliCopy, args, { busAddress: s.bus.address });
 }
 
 type JobRow = [number, string, string, string, string];

@@ -1,11 +1,12 @@
 // bootc-storagectl (the esbuild bundle) against the real daemon on a private system bus with the real polkitd,
 // real podman and a registry (directly, and through a throttling proxy for pulls that last a few seconds).
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
 import { callStorage } from '../helpers/daemon.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { REPO } from '../helpers/system-bus.js';
@@ -23,20 +24,6 @@ const ESC = '\u001b';
 /** A terminal frame ends at a carriage return + clear-line, or a newline. */
 const FRAME_BREAK = new RegExp(`\\r${ESC}\\[2K|\\r?\\n`);
 const CURSOR_TOGGLE = new RegExp(`${ESC}\\[\\?25[lh]`, 'g');
-
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface CliProcess {
-  proc: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  done: Promise<CliRun>;
-}
 
 let s: Stack;
 /** A small image pulled straight from the registry. */
@@ -62,23 +49,7 @@ function cliFor(uid: number | undefined): string {
 }
 
 function startCli(args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): CliProcess {
-  const proc = spawn(process.execPath, [cliFor(opts.uid), ...args], {
-    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
-  });
-  let out = '';
-  let err = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const done = new Promise<CliRun>((resolve) =>
-    proc.once('close', (code, signal) => resolve({ code, signal, stdout: out, stderr: err })),
-  );
-  return { proc, stdout: () => out, stderr: () => err, done };
+  return spawnCli(cliFor(opts.uid), args, { busAddress: s.bus.address, ...opts });
 }
 
 function cli(args: string[], opts: { uid?: number } = {}): Promise<CliRun> {

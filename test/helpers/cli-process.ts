@@ -1,0 +1,50 @@
+// bootc-storagectl as a child process on the test bus, its output collected: what the CLI tests run.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/** How a CLI run ended. */
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A CLI run in progress. */
+export interface CliProcess {
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliRun>;
+  /** Whether it has exited (and its output ended). */
+  exited(): boolean;
+}
+
+/** Starts `node <bundle> ...args` on the bus at `busAddress`, as `uid` if given (from `/`). */
+export function spawnCli(
+  bundle: string,
+  args: string[],
+  opts: { busAddress: string; uid?: number; env?: NodeJS.ProcessEnv },
+): CliProcess {
+  const proc = spawn(process.execPath, [bundle, ...args], {
+    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: opts.busAddress, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid, cwd: '/' }),
+  });
+  let out = '';
+  let err = '';
+  let finished = false;
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const done = new Promise<CliRun>((resolve) =>
+    proc.once('close', (code, signal) => {
+      finished = true;
+      resolve({ code, signal, stdout: out, stderr: err });
+    }),
+  );
+  return { proc, stdout: () => out, stderr: () => err, done, exited: () => finished };
+}
