@@ -1,11 +1,14 @@
 // The Varlink transport built as on the first connection: protocol, IDL parsed, the org.bootc.Storage loop
-// (with the operations table it shares with D-Bus). The daemon loads it only then (src/api/varlink/lazy-server.ts).
+// (with the operations table it shares with D-Bus), and koffi for binding peers. The daemon loads it only then
+// (src/api/varlink/lazy-server.ts).
 import pino from 'pino';
 import { createVarlinkStorageServer } from '../../src/api/varlink/server.js';
 
-(globalThis as { keep?: unknown }).keep = await createVarlinkStorageServer({
+void createVarlinkStorageServer({
   service: {} as never,
   authority: {} as never,
   version: '0',
   log: pino({ level: 'silent' }),
+}).then((server) => {
+  (globalThis as { keep?: unknown }).keep = server;
 });
