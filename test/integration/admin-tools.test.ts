@@ -317,9 +317,14 @@ describe('deployments and bound images', () => {
     expect(sync.stderr).toMatch(/sync/);
     const again = await cli(['sync', '--json']);
     expect(JSON.parse(again.stdout)).toEqual({ deployment: '', pulled: [] });
-    const unknown = await cli(['sync', 'nosuch.0']);
+    const absent = `${'0'.repeat(64)}.0`;
+    const unknown = await cli(['sync', absent]);
     expect(unknown.code).toBe(5);
-    expect(unknown.stderr).toMatch(/no deployment "nosuch\.0"/);
+    expect(unknown.stderr).toMatch(new RegExp(`no deployment "${absent.replace('.', '\\.')}"`));
+    // Not even the shape of a deployment's name: refused as invalid input before polkit is asked.
+    const malformed = await cli(['sync', 'nosuch.0']);
+    expect(malformed.code).toBe(4);
+    expect(malformed.stderr).toMatch(/<64 hex digits>\.<serial>/);
   });
 });
 
