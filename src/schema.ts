@@ -20,8 +20,10 @@ export {
   number,
   object,
   optional,
+  pipe,
   record,
   regex,
   string,
+  transform,
   tuple,
 } from 'zod/mini';

@@ -12,7 +12,7 @@ import type { JobContext } from '../jobs/job.js';
 import { assertSpaceFor, freeBytesAt, judgeSpace } from '../storage/free-space.js';
 import { readStoredSize } from '../storage/manifest.js';
 import type { ImageReference } from '../storage/reference.js';
-import type { PullPolicy, PullResult, RemoteSize, RemoteSizeAnswer, Store } from '../storage/store.js';
+import type { FetchedImage, RemoteSize, RemoteSizeAnswer, Store } from '../storage/store.js';
 import { measureDirSize } from './dir-size.js';
 import { withPullRetries } from './retry-pull.js';
 import {
@@ -41,7 +41,6 @@ export interface PullRunOptions extends PullSettings {
   ampleRoomBytes?: number;
   store: Store;
   ref: ImageReference;
-  policy: PullPolicy;
   ctx: JobContext;
   /** podman's staging directory for this pull (its TMPDIR); its size is the bytes fetched so far. */
   tmpDir: string;
@@ -50,11 +49,10 @@ export interface PullRunOptions extends PullSettings {
   /** Ask the registry for the pull's total size (and so check the space for it). */
   progressTotals: boolean;
   /**
-   * What the reference names in the store now (the core's exact view): the image ID, or undefined when it
-   * names none. Given, nothing asks podman before the pull: a present image needs no space check, a `newer`
-   * pull compares against this ID. Default: `podman image exists` (and, for `newer`, podman's own list).
+   * Whether the reference names an image in the store now (the core's view, pull-decision.ts): its re-pull
+   * fetches only what changed, so it is not held to a space check.
    */
-  known?: { id: string | undefined } | undefined;
+  present: boolean;
   /** The registry's size answer, already asked for (size-prefetch.ts); default: asked when the pull starts. */
   sizeAnswer?: Promise<RemoteSizeAnswer> | undefined;
   log: Logger;
@@ -76,7 +74,10 @@ interface Attempt {
   stalled: boolean;
 }
 
-/** Runs one pull with size query, space check, progress, stall watchdog and retries; `run()` once. */
+/**
+ * Runs one fetch with size query, space check, progress, stall watchdog and retries; `run()` once. Whether to
+ * fetch was decided before (pull-decision.ts); this only fetches, observably.
+ */
 export class PullRun {
   private layersTotal = 0;
   private bytesTotal = 0;
@@ -91,33 +92,24 @@ export class PullRun {
 
   constructor(private readonly o: PullRunOptions) {}
 
-  async run(): Promise<PullResult> {
-    const { store, ref, ctx } = this.o;
+  async run(): Promise<FetchedImage> {
+    const { store, ref, ctx, present } = this.o;
     const deadline = Date.now() + store.pullTimeoutMs;
     const timer = setInterval(() => this.tick(), BYTES_POLL_MS);
+    // A cancel also ends the size query (a cancel that came before it started too).
     const onCancel = () => this.sizeAbort.abort();
+    if (ctx.signal.aborted) onCancel();
     ctx.signal.addEventListener('abort', onCancel, { once: true });
     ctx.report({ attempt: 1 });
     try {
-      const known = this.o.known;
-      if (known || this.o.progressTotals) {
-        const present = known
-          ? known.id !== undefined
-          : await store.exists(ref.canonical, { signal: ctx.signal });
-        if (present && this.o.policy === 'missing') {
-          this.o.log.debug({ image: ref.canonical }, 'image already present');
-          return { fetched: false, id: undefined };
-        }
-        if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
-        if (this.o.progressTotals) {
-          // With room to spare the answer is checked as it comes, beside the pull, which it stops if the
-          // image cannot fit (long before it could fill that room); else the pull waits for the check.
-          const early = !present && this.hasAmpleRoom();
-          const size = this.startSizing(present);
-          // An image already here is mostly here: its re-pull (always, newer) fetches what changed, unchecked.
-          if (early) void size.then((answer) => this.checkSpaceBeside(answer));
-          else if (!present) this.checkSpace(await size);
-        }
+      if (this.o.progressTotals) {
+        // With room to spare the answer is checked as it comes, beside the pull, which it stops if the
+        // image cannot fit (long before it could fill that room); else the pull waits for the check.
+        const early = !present && this.hasAmpleRoom();
+        const size = this.startSizing(present);
+        // An image already here is mostly here: its re-pull (always, newer) fetches what changed, unchecked.
+        if (early) void size.then((answer) => this.checkSpaceBeside(answer));
+        else if (!present) this.checkSpace(await size);
       }
       if (ctx.signal.aborted) throw createError('Canceled', 'canceled before podman started');
       const result = await withPullRetries((n, msLeft) => this.attempt(n, msLeft), {
@@ -133,18 +125,14 @@ export class PullRun {
       // Final figures: from the manifest the store now holds (exact, at once); else a small image that
       // landed before the size answer gives that answer a moment.
       const stored =
-        result.fetched && this.o.progressTotals && result.id
-          ? readStoredSize(store.storePath, result.id)
-          : undefined;
+        this.o.progressTotals && result.id ? readStoredSize(store.storePath, result.id) : undefined;
       if (stored) {
         this.bytesTotal = stored.bytes;
         this.layersTotal = stored.layers;
-      } else if (result.fetched) await Promise.race([this.sized, sleep(SIZE_GRACE_MS)]);
+      } else await Promise.race([this.sized, sleep(SIZE_GRACE_MS)]);
       this.settled = true;
-      if (result.fetched && this.bytesTotal > 0) {
-        ctx.report({ bytesDone: this.bytesTotal, bytesTotal: this.bytesTotal });
-      }
-      if (result.fetched && this.layersTotal > 0) ctx.report({ layersDone: this.layersTotal });
+      if (this.bytesTotal > 0) ctx.report({ bytesDone: this.bytesTotal, bytesTotal: this.bytesTotal });
+      if (this.layersTotal > 0) ctx.report({ layersDone: this.layersTotal });
       return result;
     } finally {
       this.settled = true;
@@ -155,7 +143,7 @@ export class PullRun {
   }
 
   /** One podman pull, from an empty staging directory, with what is left of the time limit. */
-  private async attempt(n: number, msLeft: number): Promise<PullResult> {
+  private async attempt(n: number, msLeft: number): Promise<FetchedImage> {
     const { store, ref, ctx, tmpDir } = this.o;
     if (n > 1) {
       // What the failed attempt staged is gone or useless: podman fetches it again, so count from zero.
@@ -181,11 +169,11 @@ export class PullRun {
       progress: this.bytesTotal > 0 ? 0 : -1,
     });
     try {
-      return await store.pull(ref.canonical, this.o.policy, {
+      return await store.pull(ref, {
+        // One signal per cause that ends podman: the job's cancel, this attempt's stall, no space.
         signal: AbortSignal.any([ctx.signal, a.stall.signal, this.spaceStop.signal]),
         tmpDir,
         timeoutMs: Math.max(1, msLeft),
-        known: this.o.known,
         onProgress: (e) => {
           a.lastProgressAt = Date.now();
           if (e.phase === 'writing-manifest' || e.phase === 'storing-signatures') a.committing = true;
@@ -280,8 +268,8 @@ export class PullRun {
   private startSizing(beside: boolean): Promise<RemoteSize | undefined> {
     const limit =
       this.o.stallTimeoutMs > 0 ? Math.min(this.o.stallTimeoutMs, SIZE_QUERY_LIMIT_MS) : SIZE_QUERY_LIMIT_MS;
-    // The job's own signal too: a cancel that came before this query must not wait for it.
-    const signal = AbortSignal.any([this.sizeAbort.signal, this.o.ctx.signal, AbortSignal.timeout(limit)]);
+    // Ended by a cancel or the pull's end (sizeAbort), or by its own time limit.
+    const signal = AbortSignal.any([this.sizeAbort.signal, AbortSignal.timeout(limit)]);
     if (signal.aborted) {
       this.sized = Promise.resolve(undefined);
       return Promise.resolve(undefined);

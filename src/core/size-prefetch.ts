@@ -5,23 +5,30 @@
 // answer the next job does not take (canceled, or another job came first) is dropped and its query stopped.
 
 import type { Job } from '../jobs/job.js';
-import { parseReference } from '../storage/reference.js';
+import type { ImageReference } from '../storage/reference.js';
 import type { RemoteSizeAnswer, Store } from '../storage/store.js';
 import type { ImageView } from './image-view.js';
+import { decidePull, type PullPolicy } from './pull-decision.js';
 
 /** Longest a prefetched query may run (PullRun bounds its own query the same way). */
 const PREFETCH_LIMIT_MS = 60_000;
 
 export class SizePrefetch {
   private pending: { image: string; answer: Promise<RemoteSizeAnswer>; abort: AbortController } | undefined;
+  /** Each queued pull job's reference and policy, as parsed once at the boundary. */
+  private readonly pulls = new WeakMap<object, { ref: ImageReference; policy: PullPolicy }>();
 
-  /** Asks ahead for the pull job `next` (if it is one), unless the view says it will pull nothing. */
+  /** Remembers what a pull job pulls, so its size can be asked ahead. */
+  remember(job: object, ref: ImageReference, policy: PullPolicy): void {
+    this.pulls.set(job, { ref, policy });
+  }
+
+  /** Asks ahead for the pull job `next` (if it is one), unless the pull decision says it will fetch nothing. */
   startForNext(store: Store, next: Job | undefined, view: ImageView): void {
-    if (next?.kind !== 'pull') return;
-    const ref = parseReference(next.target);
-    const present = view.peek(ref)?.image !== undefined;
-    if (present && (ref.digest !== undefined || next.key.endsWith(' missing'))) return;
-    this.start(store, ref.canonical);
+    const pull = next && this.pulls.get(next);
+    if (!pull) return;
+    if ('answer' in decidePull(pull.ref, pull.policy, view.peek(pull.ref)?.image)) return;
+    this.start(store, pull.ref.canonical);
   }
 
   /** Starts asking for `image`'s size now, unless that is already being asked (drops any other answer). */

@@ -12,11 +12,11 @@ import type { Job, JobContext, JobKind, JobResultName, JobWork } from '../jobs/j
 import { JobHistory } from '../jobs/job-history.js';
 import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
-import { type ImageReference, parseReference } from '../storage/reference.js';
+import type { ImageReference } from '../storage/reference.js';
 import type { Store } from '../storage/store.js';
-import { type PullPolicy, type PullResult, parsePullPolicy } from '../storage/store-options.js';
 import type { Caller, Outcome } from './contract.js';
 import { ImageView } from './image-view.js';
+import { decideFromView, fetchedResult, type PullPolicy, type PullResult } from './pull-decision.js';
 import { PullRun } from './pull-run.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -109,8 +109,8 @@ export class StorageService {
   }
 
   /** Whether the reference names an image in the store (answered from the view). */
-  async exists(image: string): Promise<boolean> {
-    return (await this.view.find(parseReference(image))) !== undefined;
+  async exists(ref: ImageReference): Promise<boolean> {
+    return (await this.view.find(ref)) !== undefined;
   }
 
   /** Every image in the store (answered from the view). */
@@ -118,53 +118,52 @@ export class StorageService {
     return this.view.get();
   }
 
-  /** Queues (or joins) a pull; `result` resolves when it ends. */
-  pull(image: string, policy: string, owner: number, requester?: string): Job<PullResult> {
-    const ref = parseReference(image);
-    const pol = parsePullPolicy(policy);
-    return this.submit(
+  /** Queues (or joins) a pull of a reference parsed once, at the boundary; `result` resolves when it ends. */
+  pull(ref: ImageReference, policy: PullPolicy, owner: number, requester?: string): Job<PullResult> {
+    const key = `${ref.canonical} ${policy}`;
+    const job = this.submit(
       'pull',
       ref.canonical,
-      `${ref.canonical} ${pol}`,
+      key,
       owner,
-      (ctx) => this.runPull(ref, pol, ctx),
+      (ctx) => this.runPull(ref, policy, ctx),
       requester,
     );
+    this.sizes.remember(job, ref, policy);
+    return job;
   }
 
   /**
    * One pull as a job's work (a pull job, or one image of a sync), in queue order (a Remove queued before it
-   * has happened). What the exact view knows is answered without podman, staging or a refresh: a `missing`
-   * pull of a present image, a pull by a digest the store has (immutable content, whatever the policy).
+   * has happened), decided once (pull-decision.ts): what the exact view knows is answered without podman,
+   * staging or a refresh; anything else is fetched.
    */
   async runPull(ref: ImageReference, policy: PullPolicy, ctx: JobContext): Promise<PullResult> {
     const store = await this.openStore();
-    // `missing`, `newer`, digests: exact (re-listed if the store moved). `always`: a stale view is "absent".
-    const exact = policy !== 'always' || ref.digest !== undefined;
-    const current = exact ? await this.view.find(ref) : this.view.peek(ref)?.image;
-    if (current && (policy === 'missing' || ref.digest !== undefined)) {
-      this.log.debug({ image: ref.canonical, policy, id: current.id }, 'image already present');
-      return { fetched: false, id: undefined };
+    const decision = await decideFromView(this.view, ref, policy);
+    if ('answer' in decision) {
+      this.log.debug({ image: ref.canonical, policy, id: decision.current?.id }, 'image already present');
+      return decision.answer;
     }
+    const { before } = decision.fetch;
     const sizeAnswer = this.progressTotals ? this.sizes.take(ref.canonical) : undefined;
     if (this.progressTotals) this.sizes.startForNext(store, this.queue.peekNext(), this.view);
     mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
     const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
     try {
-      return await new PullRun({
+      const { id } = await new PullRun({
         store,
         ref,
-        policy,
         ctx,
         tmpDir,
         stallTimeoutMs: this.stallTimeoutMs,
         progressTotals: this.progressTotals,
         ...this.pullSettings,
-        // podman is asked neither whether it is there nor (for `newer`) which ID it had.
-        known: { id: current?.id },
+        present: before !== undefined,
         sizeAnswer,
         log: this.log,
       }).run();
+      return fetchedResult(policy, before, id);
     } finally {
       await rm(tmpDir, { recursive: true, force: true });
       // Not awaited: the reply need not wait for a re-list (~30 ms). The store's change token moved, so
@@ -174,8 +173,7 @@ export class StorageService {
   }
 
   /** Queues (or joins) a copy from the host's default store. */
-  pullFromHost(image: string, owner: number, requester?: string): Job<void> {
-    const ref = parseReference(image);
+  pullFromHost(ref: ImageReference, owner: number, requester?: string): Job<void> {
     return this.submit(
       'pull-from-host',
       ref.canonical,

@@ -1,7 +1,7 @@
-// What a Store is told when it is opened, and the shapes of a pull: its policy, options and result.
+// What a Store is told when it is opened, and the shapes of a fetch: its options and result. (Whether a pull
+// fetches at all, its policy, is the core's decision: core/pull-decision.ts.)
 
 import type { Logger } from 'pino';
-import { createError } from '../errors.js';
 import type { PullProgressEvent } from './parse-pull-progress.js';
 import type { Relabeler } from './relabel.js';
 import type { CallOptions } from './removal.js';
@@ -12,9 +12,6 @@ import type { StoreLayout } from './store-location.js';
  * answering is caught by the daemon's stall watchdog long before).
  */
 export const DEFAULT_PULL_TIMEOUT_MS = 6 * 60 * 60_000;
-
-export const PULL_POLICIES = ['missing', 'always', 'newer'] as const;
-export type PullPolicy = (typeof PULL_POLICIES)[number];
 
 export interface StoreOptions {
   /** The sysroot holding `ostree/bootc/storage`. */
@@ -53,29 +50,9 @@ export interface PullOptions extends CallOptions {
   tmpDir?: string | undefined;
   /** This pull's own time limit (what is left of a retried pull's overall one); default: the store's. */
   timeoutMs?: number | undefined;
-  /**
-   * What the caller already knows of the store (the daemon's exact view): the image ID the reference names
-   * now, or undefined when it names none. Given, a `missing` pull skips `image exists` and a `newer` pull
-   * skips `image list`.
-   */
-  known?: { id: string | undefined } | undefined;
 }
 
-export interface PullResult {
-  fetched: boolean;
+/** What a fetch left in the store: the ID the reference names now (undefined if podman did not say). */
+export interface FetchedImage {
   id: string | undefined;
-}
-
-/** Validates a pull policy string. */
-export function parsePullPolicy(policy: string): PullPolicy {
-  if (!(PULL_POLICIES as readonly string[]).includes(policy)) {
-    throw createError(
-      'InvalidArgument',
-      `unknown pull policy ${JSON.stringify(String(policy).slice(0, 40))}`,
-      {
-        expected: PULL_POLICIES,
-      },
-    );
-  }
-  return policy as PullPolicy;
 }

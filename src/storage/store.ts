@@ -15,7 +15,7 @@ import { isRecordsMiss, readImageRecords } from './image-records.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { parsePullProgressLine } from './parse-pull-progress.js';
 import { buildPodmanEnv, resolveToolchain } from './podman-env.js';
-import { parseReference } from './reference.js';
+import { type ImageReference, parseReference } from './reference.js';
 import { queryRemoteSize, type RemoteSizeAnswer } from './remote-size.js';
 import type { CallOptions, PruneOptions, RemovalContext, RemovalOptions } from './removal.js';
 import { pruneImages, removeImages } from './removal.js';
@@ -33,9 +33,8 @@ import { createDeploymentRelabeler } from './selinux-label.js';
 import { prepareStoreLocation } from './store-location.js';
 import {
   DEFAULT_PULL_TIMEOUT_MS,
+  type FetchedImage,
   type PullOptions,
-  type PullResult,
-  parsePullPolicy,
   type StoreOptions,
 } from './store-options.js';
 import { acquireSysrootLock, type SysrootLock } from './sysroot-lock.js';
@@ -49,7 +48,7 @@ export const RUNROOT_SUBPATH = 'bootc/storage';
 export type { RemoteSize } from './manifest.js';
 export type { RemoteSizeAnswer } from './remote-size.js';
 export type { CallOptions, RemovalOptions } from './removal.js';
-export type { PullPolicy, PullResult, StoreOptions } from './store-options.js';
+export type { FetchedImage, StoreOptions } from './store-options.js';
 
 type RunOpts = Partial<RunPodmanOptions> & {
   extraEnv?: Record<string, string> | undefined;
@@ -214,18 +213,12 @@ export class Store {
     return false;
   }
 
-  /** Pulls per policy: `missing` skips a present image, `always` pulls, `newer` reports whether the image changed. */
-  async pull(input: string, policy: string, opts: PullOptions = {}): Promise<PullResult> {
-    const ref = parseReference(input);
-    const pol = parsePullPolicy(policy);
-    const known = opts.known;
-    if (pol === 'missing' && (known ? known.id !== undefined : await this.exists(ref.canonical, opts))) {
-      this.log.debug({ image: ref.canonical }, 'image already present');
-      return { fetched: false, id: undefined };
-    }
-    // `newer`: the ID before, to tell whether the pull changed what the reference names.
-    const before = pol !== 'newer' ? undefined : known ? known.id : findImage(await this.list(opts), ref)?.id;
-    this.log.info({ image: ref.canonical, policy: pol, copier: this.copier ?? 'podman' }, 'pulling image');
+  /**
+   * Fetches `ref` from its registry into the store, always: whether a pull fetches at all is the core's
+   * decision (core/pull-decision.ts). Returns the ID the reference names afterwards.
+   */
+  async pull(ref: ImageReference, opts: PullOptions = {}): Promise<FetchedImage> {
+    this.log.info({ image: ref.canonical, copier: this.copier ?? 'podman' }, 'pulling image');
     let configId: string | undefined;
     let result: RunPodmanResult;
     try {
@@ -263,7 +256,7 @@ export class Store {
     const id = this.copier
       ? (configId ?? copyPull.storedIdOf(this.storePath, ref.canonical))
       : result.stdout.trim().split('\n').at(-1)?.trim() || undefined;
-    return { fetched: pol === 'newer' ? before !== id : true, id };
+    return { id };
   }
 
   /**

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
 import { freeBytesAt } from '../../src/storage/free-space.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { countRunningPodman } from '../../src/storage/run-podman.js';
 import { Store } from '../../src/storage/store.js';
 import { type FlakyProxy, startFlakyProxy } from '../helpers/flaky-proxy.js';
@@ -98,7 +99,7 @@ describe('a pull that cannot fit', () => {
     await builder.buildAndPush(`${registry.host}/${repo}:v1`, { bytes: 64 * 1024 });
     const ref = `${proxy.host}/${repo}:v1`;
     const svc = new StorageService(store); // today's wiring: the default reserve
-    const err = await svc.pull(ref, 'missing', 0).result.then(
+    const err = await svc.pull(parseReference(ref), 'missing', 0).result.then(
       () => undefined,
       (e: Error) => e,
     );

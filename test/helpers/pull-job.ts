@@ -1,19 +1,21 @@
-// One pull as the core runs it (StorageService.runPull: a staging directory beside the store, PullRun, the
-// directory removed after), on a real job queue, with options the service does not pass yet. Every job
-// change and every log line is recorded for the test to read.
+// One pull as the core runs it (StorageService.runPull: the one pull decision against the store's listing,
+// then a staging directory beside the store, PullRun, the directory removed after), on a real job queue, with
+// options the service does not pass yet. Every job change and every log line is recorded for the test to read.
 
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
+import { decidePull, fetchedResult, type PullPolicy, type PullResult } from '../../src/core/pull-decision.js';
 import { PullRun, type PullRunOptions } from '../../src/core/pull-run.js';
 import type { Job, JobSnapshot } from '../../src/jobs/job.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
+import { findImage } from '../../src/storage/image-match.js';
 import { parseReference } from '../../src/storage/reference.js';
-import type { PullPolicy, PullResult, Store } from '../../src/storage/store.js';
+import type { Store } from '../../src/storage/store.js';
 
 export type PullJobOptions = Partial<
-  Omit<PullRunOptions, 'store' | 'ref' | 'policy' | 'ctx' | 'tmpDir' | 'log'>
+  Omit<PullRunOptions, 'store' | 'ref' | 'present' | 'ctx' | 'tmpDir' | 'log'>
 >;
 
 export interface PullJob {
@@ -45,13 +47,16 @@ export function startPullJob(
     key: `pull\u0000${ref.canonical} ${policy} ${Math.random()}`,
     owner: 0,
     work: async (ctx) => {
+      const decision = decidePull(ref, policy, findImage(await store.list({ signal: ctx.signal }), ref));
+      if ('answer' in decision) return decision.answer;
+      const { before } = decision.fetch;
       mkdirSync(tmpBase, { recursive: true, mode: 0o700 });
       tmpDir = await mkdtemp(join(tmpBase, 'pull-'));
       try {
-        return await new PullRun({
+        const { id } = await new PullRun({
           store,
           ref,
-          policy,
+          present: before !== undefined,
           ctx,
           tmpDir,
           stallTimeoutMs: 0,
@@ -60,6 +65,7 @@ export function startPullJob(
           log,
           ...opts,
         }).run();
+        return fetchedResult(policy, before, id);
       } finally {
         await rm(tmpDir, { recursive: true, force: true });
       }

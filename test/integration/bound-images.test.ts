@@ -10,6 +10,7 @@ import { listDeploymentsWithRoles } from '../../src/gc/deployment-roles.js';
 import { findGcRoots } from '../../src/gc/find-roots.js';
 import { previewGarbageCollect } from '../../src/gc/gc-preview.js';
 import { Job } from '../../src/jobs/job.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { Store } from '../../src/storage/store.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import {
@@ -61,7 +62,7 @@ beforeAll(async () => {
     quadlets: { 'db.image': imageQuadlet(ref.db2!), 'cache.image': imageQuadlet(ref.cache!) },
   });
   store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env });
-  for (const k of ['db2', 'web', 'host', 'stale']) await store.pull(ref[k]!, 'missing');
+  for (const k of ['db2', 'web', 'host', 'stale']) await store.pull(parseReference(ref[k]!));
 });
 
 afterAll(async () => {
@@ -109,7 +110,10 @@ describe('bound images on a real store', () => {
               listDeployments: () => listDeploymentsWithRoles(sb.sysroot, opts()).map((x) => x.deployment),
               listBound: () => listBoundImages(sb.sysroot, () => false, opts()),
               isPresent: async (image) => createPresenceCheck(await store.list())(image),
-              pullOne: (image, _progress, signal) => store.pull(image, 'missing', { signal }),
+              pullOne: async (image, _progress, signal) => {
+                await store.pull(parseReference(image), { signal });
+                return { fetched: true };
+              },
             },
             ctx,
           ),

@@ -5,7 +5,10 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decidePull, fetchedResult, type PullPolicy } from '../../src/core/pull-decision.js';
 import { isStorageError } from '../../src/errors.js';
+import { findImage } from '../../src/storage/image-match.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { countRunningPodman } from '../../src/storage/run-podman.js';
 import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
@@ -127,27 +130,34 @@ describe('create and open', () => {
 });
 
 describe('pull, exists, list', () => {
-  it('pulls per policy and reports whether it fetched', async () => {
+  it('fetches into the store; each policy, decided once in the core, gives what podman then holds', async () => {
     const sb = newSandbox();
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env });
     const ref = `${registry.host}/policy/img:v1`;
+    const r = parseReference(ref);
     const id1 = await builder.buildAndPush(ref);
+    /** A pull as the core runs it: the one decision (against the store's listing), then a fetch if needed. */
+    const pull = async (policy: PullPolicy) => {
+      const decision = decidePull(r, policy, findImage(await store.list(), r));
+      if ('answer' in decision) return decision.answer;
+      return fetchedResult(policy, decision.fetch.before, (await store.pull(r)).id);
+    };
 
     expect(await store.exists(ref)).toBe(false);
     const events: string[] = [];
-    const first = await store.pull(ref, 'missing', { onProgress: (e) => events.push(e.phase) });
-    expect(first).toEqual({ fetched: true, id: id1 });
+    const first = await store.pull(r, { onProgress: (e) => events.push(e.phase) });
+    expect(first).toEqual({ id: id1 });
     expect(events).toContain('copying-blob');
     expect(events).toContain('writing-manifest');
     expect(await store.exists(ref)).toBe(true);
-    expect(await store.pull(ref, 'missing')).toEqual({ fetched: false, id: undefined });
-    expect((await store.pull(ref, 'always')).fetched).toBe(true);
-    expect(await store.pull(ref, 'newer')).toEqual({ fetched: false, id: id1 });
+    expect(await pull('missing')).toEqual({ fetched: false, id: undefined });
+    expect((await pull('always')).fetched).toBe(true);
+    expect(await pull('newer')).toEqual({ fetched: false, id: id1 });
 
     const id2 = await builder.buildAndPush(ref); // new content under the same tag
     expect(id2).not.toBe(id1);
-    expect(await store.pull(ref, 'missing')).toEqual({ fetched: false, id: undefined });
-    expect(await store.pull(ref, 'newer')).toEqual({ fetched: true, id: id2 });
+    expect(await pull('missing')).toEqual({ fetched: false, id: undefined });
+    expect(await pull('newer')).toEqual({ fetched: true, id: id2 });
 
     const images = await store.list();
     const current = images.find((i) => i.id === id2);
@@ -172,8 +182,8 @@ describe('pull, exists, list', () => {
     const id = await builder.buildAndPush(a);
     await builder.podman(['tag', a, b]);
     await builder.podman(['push', '-q', '--tls-verify=false', b]);
-    await store.pull(a, 'missing');
-    await store.pull(b, 'missing');
+    await store.pull(parseReference(a));
+    await store.pull(parseReference(b));
     const images = await store.list();
     expect(images).toHaveLength(1);
     expect(images[0]?.id).toBe(id);
@@ -185,11 +195,11 @@ describe('pull, exists, list', () => {
   it('fails a pull of an unknown tag or an unreachable registry with PullFailed and podman stderr', async () => {
     const sb = newSandbox(['127.0.0.1:1']);
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env });
-    const err = await expectError(store.pull(`${registry.host}/nope/img:v1`, 'always'), 'PullFailed');
+    const err = await expectError(store.pull(parseReference(`${registry.host}/nope/img:v1`)), 'PullFailed');
     expect(err.message).toMatch(/manifest unknown|name unknown/);
     // podman's, or skopeo's where skopeo pulls (copy-pull.ts)
     expect(String(err.details.stderrTail)).toMatch(/Trying to pull|level=fatal msg=/);
-    await expectError(store.pull('127.0.0.1:1/x/y:z', 'missing'), 'PullFailed');
+    await expectError(store.pull(parseReference('127.0.0.1:1/x/y:z')), 'PullFailed');
     expect(await store.list()).toEqual([]);
     store.close();
     sb.remove();
@@ -200,10 +210,14 @@ describe('pull, exists, list', () => {
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env });
     const token = store.changeToken();
     for (const bad of ['--help', 'docker-archive:/etc/shadow', 'oci:/tmp/x', '', 'a b', 'alpine']) {
-      await expectError(store.pull(bad, 'always'), 'InvalidReference');
+      // A pull takes a reference parsed at the boundary (parseReference), which refuses these the same way.
+      await expectError(
+        Promise.resolve().then(() => parseReference(bad)),
+        'InvalidReference',
+      );
       await expectError(store.exists(bad), 'InvalidReference');
+      await expectError(store.remove([bad]), 'InvalidReference');
     }
-    await expectError(store.pull(`${registry.host}/x/y:z`, 'sometimes'), 'InvalidArgument');
     expect(store.changeToken()).toBe(token);
     store.close();
     sb.remove();
@@ -221,7 +235,7 @@ describe('remove and prune', () => {
     await builder.podman(['push', '-q', '--tls-verify=false', b]);
     const other = `${registry.host}/rm/other:v1`;
     const otherId = await builder.buildAndPush(other);
-    for (const r of [a, b, other]) await store.pull(r, 'missing');
+    for (const r of [a, b, other]) await store.pull(parseReference(r));
 
     await expectError(store.remove([a, `${registry.host}/rm/absent:v1`]), 'NotFound');
     expect((await store.list()).map((i) => i.id).sort()).toEqual([id, otherId].sort());
@@ -252,15 +266,15 @@ describe('remove and prune', () => {
     const floating = `${h}/prune/floating:v1`;
     const oldFloatingId = await builder.buildAndPush(floating);
 
-    await store.pull(bound, 'missing');
-    await store.pull(`${h}/prune/bound:extra`, 'missing');
-    await store.pull(junk, 'missing');
-    await store.pull(`${h}/prune/junk:v2`, 'missing');
-    await store.pull(floating, 'missing');
-    await store.pull(byDigestRef, 'missing');
+    await store.pull(parseReference(bound));
+    await store.pull(parseReference(`${h}/prune/bound:extra`));
+    await store.pull(parseReference(junk));
+    await store.pull(parseReference(`${h}/prune/junk:v2`));
+    await store.pull(parseReference(floating));
+    await store.pull(parseReference(byDigestRef));
     const pinnedDigest = (await store.list()).find((i) => i.id === pinnedId)?.digest;
     const newFloatingId = await builder.buildAndPush(floating);
-    await store.pull(floating, 'always'); // the old floating image is now dangling
+    await store.pull(parseReference(floating)); // the old floating image is now dangling
     const before = await store.list();
     expect(before.find((i) => i.id === oldFloatingId)?.names).toEqual([]);
 
@@ -318,15 +332,15 @@ describe('credentials', () => {
       XDG_RUNTIME_DIR: join(home, 'xdg'),
     };
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env });
-    const err = await expectError(store.pull(authRef, 'always'), 'PullFailed');
+    const err = await expectError(store.pull(parseReference(authRef)), 'PullFailed');
     expect(err.message).toMatch(/unauthorized|authentication required/);
 
     writeAuth(sb.sysroot, 'usr/lib/ostree/auth.json', authJson(good));
-    expect((await store.pull(authRef, 'always')).fetched).toBe(true);
+    expect((await store.pull(parseReference(authRef))).id).toMatch(/^[0-9a-f]{64}$/);
     writeAuth(sb.sysroot, 'etc/ostree/auth.json', authJson(bad)); // etc wins over usr/lib
-    await expectError(store.pull(authRef, 'always'), 'PullFailed');
+    await expectError(store.pull(parseReference(authRef)), 'PullFailed');
     writeAuth(sb.sysroot, 'run/ostree/auth.json', authJson(good)); // run wins over etc
-    expect((await store.pull(authRef, 'always')).fetched).toBe(true);
+    expect((await store.pull(parseReference(authRef))).id).toMatch(/^[0-9a-f]{64}$/);
     store.close();
     sb.remove();
   });
@@ -335,7 +349,7 @@ describe('credentials', () => {
     const sb = makeSandbox([authRegistry.host]);
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env });
     writeAuth(sb.sysroot, 'etc/ostree/auth.json', '{"auths": {"x": {"auth": "c2VjcmV0LXRva2Vu"');
-    const err = await expectError(store.pull(authRef, 'always'), 'AuthFileInvalid');
+    const err = await expectError(store.pull(parseReference(authRef)), 'AuthFileInvalid');
     expect(err.message).toContain(join(sb.sysroot, 'etc/ostree/auth.json'));
     expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain('c2VjcmV0LXRva2Vu');
     store.close();
@@ -392,7 +406,7 @@ describe('cancellation and isolation', () => {
     const store = await Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env, killGraceMs: 2000 });
     const ac = new AbortController();
     const started = Date.now();
-    const pull = store.pull(`${proxy.host}/${ref}`, 'always', {
+    const pull = store.pull(parseReference(`${proxy.host}/${ref}`), {
       signal: ac.signal,
       onProgress: (e) => {
         if (e.phase === 'copying-blob') setTimeout(() => ac.abort(), 200);
@@ -406,7 +420,7 @@ describe('cancellation and isolation', () => {
     expect(await store.list()).toEqual([]);
     proxy.setRate(0);
     proxy.setRate(100 * 1024 * 1024);
-    expect((await store.pull(`${proxy.host}/${ref}`, 'missing')).fetched).toBe(true);
+    expect((await store.pull(parseReference(`${proxy.host}/${ref}`))).id).toMatch(/^[0-9a-f]{64}$/);
     await proxy.close();
     store.close();
     sb.remove();

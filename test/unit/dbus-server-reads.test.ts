@@ -16,7 +16,7 @@ import type { Authority, AuthorizationRequest } from '../../src/authz/polkit.js'
 import { LIST } from '../../src/core/ops/reads.js';
 import type { StorageService } from '../../src/core/storage-service.js';
 import { createError } from '../../src/errors.js';
-import { parseReference } from '../../src/storage/reference.js';
+import type { ImageReference } from '../../src/storage/reference.js';
 
 const METHOD_CALL = 1;
 const SIGNAL = 4;
@@ -97,7 +97,7 @@ function harness(opts: { direct: boolean; allow?: (req: AuthorizationRequest) =>
     onJobEvents: () => undefined,
     allJobs: () => [],
     findJob: () => undefined,
-    exists: async (ref: string) => parseReference(ref).canonical === 'example.com/x:1',
+    exists: async (ref: ImageReference) => ref.canonical === 'example.com/x:1',
     list: async () => state.images,
   };
   const checks: AuthorizationRequest[] = [];

@@ -49,7 +49,6 @@ const hugeLater = () =>
 it('with ample room: starts at once, then stops with NoSpace', async () => {
   // "Ample" set to 1 byte past the reserve, so the test runs on any disk (the default is 16 GiB).
   const p = startPullJob(newQueue(), store, 'quay.io/a/b:1', 'always', {
-    known: { id: undefined },
     sizeAnswer: hugeLater(),
     spaceReserveBytes: 0,
     ampleRoomBytes: 1,
@@ -63,7 +62,6 @@ it('with ample room: starts at once, then stops with NoSpace', async () => {
 it('with little room past the reserve: waits for the size, and a pull that cannot fit never starts', async () => {
   const reserve = freeBytesAt(join(tmp.path, 'sysroot')) - GiB; // 1 GiB usable: not ample
   const p = startPullJob(newQueue(), store, 'quay.io/a/b:1', 'always', {
-    known: { id: undefined },
     sizeAnswer: hugeLater(),
     spaceReserveBytes: reserve,
   });

@@ -3,8 +3,10 @@
 
 import { expect, it } from 'vitest';
 import { ImageView } from '../../src/core/image-view.js';
+import type { PullPolicy } from '../../src/core/pull-decision.js';
 import { SizePrefetch } from '../../src/core/size-prefetch.js';
 import { Job } from '../../src/jobs/job.js';
+import { parseReference } from '../../src/storage/reference.js';
 import type { RemoteSizeAnswer, Store } from '../../src/storage/store.js';
 
 function fakeStore() {
@@ -18,8 +20,9 @@ function fakeStore() {
   return { store, asked };
 }
 
-const pullJob = (target: string, policy: string): Job =>
-  new Job<unknown>({
+/** A queued pull job, remembered with its parsed reference and policy as StorageService.pull does. */
+const pullJob = (sizes: SizePrefetch, target: string, policy: PullPolicy): Job => {
+  const job = new Job<unknown>({
     id: 1,
     kind: 'pull',
     target,
@@ -27,6 +30,9 @@ const pullJob = (target: string, policy: string): Job =>
     key: `pull\u0000${target} ${policy}`,
     work: async (): Promise<unknown> => 0,
   });
+  sizes.remember(job, parseReference(target), policy);
+  return job;
+};
 
 async function viewWith(names: string[]) {
   const view = new ImageView({
@@ -56,7 +62,7 @@ it('skips what the view answers without a pull, and jobs that are not pulls', as
   const { store, asked } = fakeStore();
   const sizes = new SizePrefetch();
   const view = await viewWith(['quay.io/a/b:1']);
-  sizes.startForNext(store, pullJob('quay.io/a/b:1', 'missing'), view);
+  sizes.startForNext(store, pullJob(sizes, 'quay.io/a/b:1', 'missing'), view);
   sizes.startForNext(store, undefined, view);
   sizes.startForNext(
     store,
@@ -71,8 +77,8 @@ it('skips what the view answers without a pull, and jobs that are not pulls', as
     view,
   );
   expect(asked).toEqual([]);
-  sizes.startForNext(store, pullJob('quay.io/a/b:1', 'always'), view); // a re-pull still fetches
-  sizes.startForNext(store, pullJob('quay.io/a/c:1', 'missing'), view); // absent: it will pull
+  sizes.startForNext(store, pullJob(sizes, 'quay.io/a/b:1', 'always'), view); // a re-pull still fetches
+  sizes.startForNext(store, pullJob(sizes, 'quay.io/a/c:1', 'missing'), view); // absent: it will pull
   expect(asked.map((a) => a.image)).toEqual(['quay.io/a/b:1', 'quay.io/a/c:1']);
   sizes.drop();
 });

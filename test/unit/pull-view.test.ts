@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { type FakePodmanStore, makeFakePodmanStore } from '../helpers/fake-podman-store.js';
 
 const ID = 'a'.repeat(64);
@@ -46,7 +47,7 @@ it('answers a `missing` pull of a present image from the view: no process, no st
   const svc = service();
   await svc.list(); // the view, read once
   clearLog();
-  const result = await svc.pull('quay.io/a/b:1', 'missing', 0).result;
+  const result = await svc.pull(parseReference('quay.io/a/b:1'), 'missing', 0).result;
   expect(result).toEqual({ fetched: false, id: undefined });
   await new Promise((r) => setTimeout(r, 50)); // a refresh after the job would have started by now
   expect(calls()).toEqual([]);
@@ -58,8 +59,8 @@ it('answers a pull by a digest the store has from the view, whatever the policy'
   const svc = service();
   await svc.list();
   clearLog();
-  for (const policy of ['always', 'newer', 'missing']) {
-    expect(await svc.pull(`quay.io/a/b@${DIGEST}`, policy, 0).result).toEqual({
+  for (const policy of ['always', 'newer', 'missing'] as const) {
+    expect(await svc.pull(parseReference(`quay.io/a/b@${DIGEST}`), policy, 0).result).toEqual({
       fetched: false,
       id: undefined,
     });
@@ -72,7 +73,10 @@ it('pulls a digest the store lacks', async () => {
   await svc.list();
   clearLog();
   const other = `sha256:${'f'.repeat(64)}`;
-  expect(await svc.pull(`quay.io/a/b@${other}`, 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(await svc.pull(parseReference(`quay.io/a/b@${other}`), 'missing', 0).result).toEqual({
+    fetched: true,
+    id: PULLED,
+  });
   expect(calls()[0]).toBe('image pull');
 });
 
@@ -82,7 +86,10 @@ it('re-lists first when the store changed since the view was read, then answers 
   f.setList([]); // someone else removed it…
   f.moveToken('y'); // …and the store's token moved
   clearLog();
-  expect(await svc.pull('quay.io/a/b:1', 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(await svc.pull(parseReference('quay.io/a/b:1'), 'missing', 0).result).toEqual({
+    fetched: true,
+    id: PULLED,
+  });
   expect(calls().slice(0, 2)).toEqual(['image list', 'image pull']); // the re-list, never `image exists`
 });
 
@@ -90,7 +97,10 @@ it('a `newer` pull compares with the ID from the view: no `image list` or `image
   const svc = service({ progressTotals: false });
   await svc.list();
   clearLog();
-  expect(await svc.pull('quay.io/a/b:1', 'newer', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(await svc.pull(parseReference('quay.io/a/b:1'), 'newer', 0).result).toEqual({
+    fetched: true,
+    id: PULLED,
+  });
   expect(calls()[0]).toBe('image pull');
   expect(
     calls()
@@ -102,7 +112,10 @@ it('a `newer` pull compares with the ID from the view: no `image list` or `image
   f.moveToken('z');
   await svc.list();
   clearLog();
-  expect(await svc.pull('quay.io/a/b:1', 'newer', 0).result).toEqual({ fetched: false, id: PULLED });
+  expect(await svc.pull(parseReference('quay.io/a/b:1'), 'newer', 0).result).toEqual({
+    fetched: false,
+    id: PULLED,
+  });
   expect(calls()[0]).toBe('image pull');
 });
 
@@ -110,8 +123,14 @@ it('a `missing` pull never asks `image exists`, also without progress totals', a
   const svc = service({ progressTotals: false });
   await svc.list();
   clearLog();
-  expect(await svc.pull('quay.io/a/b:1', 'missing', 0).result).toEqual({ fetched: false, id: undefined });
-  expect(await svc.pull('quay.io/a/other:1', 'missing', 0).result).toEqual({ fetched: true, id: PULLED });
+  expect(await svc.pull(parseReference('quay.io/a/b:1'), 'missing', 0).result).toEqual({
+    fetched: false,
+    id: undefined,
+  });
+  expect(await svc.pull(parseReference('quay.io/a/other:1'), 'missing', 0).result).toEqual({
+    fetched: true,
+    id: PULLED,
+  });
   expect(calls()).not.toContain('image exists');
 });
 
@@ -125,7 +144,7 @@ it('a Remove queued before a `missing` Pull of the same image comes first: the p
   // Something running, so that the Remove and the Pull both wait in the queue.
   const blocker = svc.submit('gc', 'x', 'blocker', 0, () => held);
   const removed = svc.remove(['quay.io/a/b:1'], 0);
-  const pulled = svc.pull('quay.io/a/b:1', 'missing', 0);
+  const pulled = svc.pull(parseReference('quay.io/a/b:1'), 'missing', 0);
   clearLog();
   release();
   await blocker.result;

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -31,7 +32,7 @@ function service(extra: NodeJS.ProcessEnv) {
 
 it('fails a pull whose transfer stops with PullFailed (stalled)', async () => {
   const { store, svc } = service({ FAKE_PULL_HANG: '1' });
-  const err = await svc.pull('quay.io/a/b:c', 'always', 0).result.then(
+  const err = await svc.pull(parseReference('quay.io/a/b:c'), 'always', 0).result.then(
     () => undefined,
     (e: Error & { details: Record<string, unknown> }) => e,
   );
@@ -43,7 +44,7 @@ it('fails a pull whose transfer stops with PullFailed (stalled)', async () => {
 
 it('lets a pull through whose silent commit phase outlasts the stall limit', async () => {
   const { store, svc } = service({ FAKE_PULL_SLOW_COMMIT: '1200' });
-  const result = await svc.pull('quay.io/a/b:c', 'always', 0).result;
+  const result = await svc.pull(parseReference('quay.io/a/b:c'), 'always', 0).result;
   expect(result).toEqual({ fetched: true, id: 'd'.repeat(64) });
   await svc.list();
   store.close();

@@ -4,8 +4,10 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePullPolicy } from '../../src/core/pull-decision.js';
 import { isStorageError } from '../../src/errors.js';
 import { buildPodmanEnv } from '../../src/storage/podman-env.js';
+import { parseReference } from '../../src/storage/reference.js';
 import { REMOVE_CHUNK } from '../../src/storage/removal.js';
 import { countRunningPodman } from '../../src/storage/run-podman.js';
 import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
@@ -108,10 +110,10 @@ describe('podman invocation shape', () => {
 
   it('hands credentials only as an anonymous fd, only to registry calls, and hides user credential locations', async () => {
     const store = openStore();
-    await store.pull('quay.io/a/b:c', 'always');
+    await store.pull(parseReference('quay.io/a/b:c'));
     mkdirSync(join(sysroot, 'etc/ostree'), { recursive: true });
     writeFileSync(join(sysroot, 'etc/ostree/auth.json'), '{"auths":{"quay.io":{"auth":"eDp5"}}}');
-    await store.pull('quay.io/a/b:c', 'always');
+    await store.pull(parseReference('quay.io/a/b:c'));
     await store.exists('quay.io/a/b:c');
     const [first, second, third] = calls();
     expect(first?.auth).toBe('{}');
@@ -136,10 +138,10 @@ describe('podman invocation shape', () => {
     writeFileSync(shared, '{"auths":{"quay.io":{"auth":"c2hhcmVk"}}}');
     mkdirSync(join(sysroot, 'run/ostree'), { recursive: true });
     symlinkSync(shared, join(sysroot, 'run/ostree/auth.json'));
-    await store.pull('quay.io/a/b:c', 'always');
+    await store.pull(parseReference('quay.io/a/b:c'));
     expect(calls()[0]?.auth).toBe('{"auths":{"quay.io":{"auth":"c2hhcmVk"}}}');
     writeFileSync(shared, '{"auths": broken');
-    const err = await caught(store.pull('quay.io/a/b:c', 'always'));
+    const err = await caught(store.pull(parseReference('quay.io/a/b:c')));
     expect(err.name).toBe('AuthFileInvalid');
     expect(err.message).not.toContain('broken');
     expect(await store.list()).toEqual([]);
@@ -162,7 +164,7 @@ describe('podman invocation shape', () => {
     writeFileSync(join(tmp.path, 'list.json'), imagesJson(1));
     env.FAKE_LIST = join(tmp.path, 'list.json');
     const store = openStore();
-    await store.pull('docker.io/alpine', 'always');
+    await store.pull(parseReference('docker.io/alpine'));
     await store.remove(['quay.io/t/img0:v0']);
     const [pull, , rm] = calls();
     expect(pull?.args.slice(4)).toEqual(['image', 'pull', '--', 'docker.io/library/alpine:latest']);
@@ -181,12 +183,14 @@ describe('podman invocation shape', () => {
       'alpine',
     ]) {
       expect((await caught(store.exists(bad))).name).toBe('InvalidReference');
-      expect((await caught(store.pull(bad, 'missing'))).name).toBe('InvalidReference');
+      // A pull takes a reference parsed at the boundary: the bad one never becomes one.
+      expect((await caught((async () => parseReference(bad))())).name).toBe('InvalidReference');
       expect((await caught(store.remove([bad]))).name).toBe('InvalidReference');
       expect((await caught(store.pruneExcept([bad]))).name).toBe('InvalidReference');
       expect((await caught(store.pullFromHost(bad))).name).toBe('InvalidReference');
     }
-    expect((await caught(store.pull('quay.io/a/b', '--force'))).name).toBe('InvalidArgument');
+    // A policy is the core's (pull-decision.ts), checked at the boundary: never an argument to podman.
+    expect((await caught((async () => parsePullPolicy('--force'))())).name).toBe('InvalidArgument');
     expect((await caught(store.pruneExcept([]))).name).toBe('NoRoots');
     expect((await caught(store.remove([]))).name).toBe('InvalidArgument');
     expect(calls()).toEqual([]);
@@ -299,7 +303,7 @@ describe('cancellation', () => {
     env.FAKE_PULL_HANG = 'ignore-term';
     const store = openStore({ killGraceMs: 300 });
     const ac = new AbortController();
-    const p = store.pull('quay.io/a/b:c', 'always', {
+    const p = store.pull(parseReference('quay.io/a/b:c'), {
       signal: ac.signal,
       onProgress: () => ac.abort(),
     });
@@ -315,7 +319,7 @@ describe('cancellation', () => {
   it('times out a hung podman with TimedOut (PullFailed for pulls)', async () => {
     env.FAKE_PULL_HANG = '1';
     const store = openStore({ pullTimeoutMs: 300, killGraceMs: 300 });
-    const err = await caught(store.pull('quay.io/a/b:c', 'always'));
+    const err = await caught(store.pull(parseReference('quay.io/a/b:c')));
     expect(err.name).toBe('PullFailed');
     expect(err.message).toContain('timed out');
     store.close();
@@ -324,7 +328,7 @@ describe('cancellation', () => {
   it('ends a call whose podman exited but left a child holding its pipes (timeout reaches the group)', async () => {
     env.FAKE_PULL_ORPHAN = '1';
     const store = openStore({ pullTimeoutMs: 500, killGraceMs: 200 });
-    const err = await caught(store.pull('quay.io/a/b:c', 'always'));
+    const err = await caught(store.pull(parseReference('quay.io/a/b:c')));
     expect(err.name).toBe('PullFailed');
     expect(err.message).toContain('timed out');
     const orphan = Number(readFileSync(`${log}.orphan`, 'utf8'));

@@ -3,14 +3,20 @@
 import { ACTION_READ } from '../../authz/actions.js';
 import { createError } from '../../errors.js';
 import * as z from '../../schema.js';
+import { parseReference } from '../../storage/reference.js';
 import { defineOperation, jobObjectPath } from '../contract.js';
 import { toCount } from '../job-view.js';
 import { projectJob } from '../job-wire.js';
-import { canonicalImage, MAX_REFERENCE_LENGTH } from '../targets.js';
+import { MAX_REFERENCE_LENGTH } from '../targets.js';
 import { T } from '../wire-types.js';
 
 /** An image argument as the schema bounds it (the core then parses it as a reference). */
 export const imageArg = z.string().check(z.maxLength(MAX_REFERENCE_LENGTH * 4));
+/**
+ * An image reference, parsed once, here at the boundary (InvalidReference for a bad one): polkit's details,
+ * the core and the engine all take the parsed ImageReference, never the caller's string.
+ */
+export const referenceArg = z.pipe(imageArg, z.transform(parseReference));
 
 const IMAGE_DOC = 'Fully-qualified reference (see "Image references").';
 
@@ -20,11 +26,11 @@ export const EXISTS = defineOperation({
   doc: 'Tells whether an image is in the store, without touching the network.',
   in: [{ name: 'image', type: T.string, doc: IMAGE_DOC }],
   out: [{ name: 'present', type: T.bool, doc: 'True when the reference names an image in the store.' }],
-  input: z.tuple([imageArg]),
+  input: z.tuple([referenceArg]),
   access: { action: ACTION_READ },
-  details: ([image]) => ({ image: canonicalImage(image) }),
+  details: ([ref]) => ({ image: ref.canonical }),
   errors: ['InvalidReference', 'StorageFailure', 'StoreUnavailable'],
-  run: async (service, [image]) => ({ value: await service.exists(image) }),
+  run: async (service, [ref]) => ({ value: await service.exists(ref) }),
   toDBus: (present) => [present],
   toVarlink: (present) => ({ present }),
 });

@@ -4,9 +4,10 @@
 import { ACTION_PULL, ACTION_REMOVE } from '../../authz/actions.js';
 import * as z from '../../schema.js';
 import { defineOperation } from '../contract.js';
-import { canonicalImage, MAX_LIST_ARGS, shownTargets } from '../targets.js';
+import { parsePullPolicy } from '../pull-decision.js';
+import { MAX_LIST_ARGS, shownTargets } from '../targets.js';
 import { T } from '../wire-types.js';
-import { imageArg } from './reads.js';
+import { imageArg, referenceArg } from './reads.js';
 
 const imageList = z.array(imageArg).check(z.maxLength(MAX_LIST_ARGS));
 const JOB_ERRORS = ['Busy', 'Canceled', 'StorageFailure', 'StoreUnavailable', 'ReadOnlyFilesystem'];
@@ -35,9 +36,10 @@ export const PULL = defineOperation({
       doc: '"missing": true when the image was pulled, false when it was already present; "always": true; "newer": true only when the pull changed the image ID the reference names. A digest reference (repo@sha256:...) the store already has is false under every policy: a digest names immutable content, so nothing is fetched. Varlink: only in the final reply.',
     },
   ],
-  input: z.tuple([imageArg, z.string().check(z.maxLength(64))]),
+  // Both checked in full before polkit: a bad reference or policy never prompts.
+  input: z.tuple([referenceArg, z.pipe(z.string().check(z.maxLength(64)), z.transform(parsePullPolicy))]),
   access: { action: ACTION_PULL },
-  details: ([image]) => ({ image: canonicalImage(image) }),
+  details: ([ref]) => ({ image: ref.canonical }),
   errors: [
     'InvalidReference',
     'InvalidArgument (unknown policy)',
@@ -47,8 +49,8 @@ export const PULL = defineOperation({
   ],
   pulling: true,
   streams: true,
-  run: async (service, [image, policy], caller) => ({
-    job: service.pull(image, policy, await caller.uid(), caller.who),
+  run: async (service, [ref, policy], caller) => ({
+    job: service.pull(ref, policy, await caller.uid(), caller.who),
   }),
   toDBus: (r) => [r.fetched],
   toVarlink: (r) => ({ fetched: r.fetched }),
@@ -62,13 +64,13 @@ export const PULL_FROM_HOST = defineOperation({
   dbusDoc: 'The call replies when the job ends.',
   in: [{ name: 'image', type: T.string, doc: "Fully-qualified reference, as named in the host's storage." }],
   out: [],
-  input: z.tuple([imageArg]),
+  input: z.tuple([referenceArg]),
   access: { action: ACTION_PULL },
-  details: ([image]) => ({ image: canonicalImage(image) }),
+  details: ([ref]) => ({ image: ref.canonical }),
   errors: ['InvalidReference', "NotFound (not in the host's storage)", 'PullFailed', ...JOB_ERRORS],
   pulling: true,
-  run: async (service, [image], caller) => ({
-    job: service.pullFromHost(image, await caller.uid(), caller.who),
+  run: async (service, [ref], caller) => ({
+    job: service.pullFromHost(ref, await caller.uid(), caller.who),
   }),
   toDBus: () => [],
   toVarlink: () => ({}),
