@@ -82,3 +82,13 @@ check: deps
 
 clean:
 	rm -rf dist dist-check .cache/reports
+
+# A long soak (SOAK_MINUTES, default 20; SOAK_SEED): mixed traffic from root and nobody over D-Bus and Varlink
+# while faults are injected (kill -9, registry down or stalled, disk full, sysroot lock held), invariants checked
+# after each; writes docs/reliability.md and docs/reliability-rss.svg. Never part of check, whose faults tier
+# runs the same engine for one minute (test/faults/soak.test.ts).
+.PHONY: soak
+soak: deps
+	node scripts/bundle.mjs .cache/test-bundle
+	node test/soak/bundle.mjs .cache/soak
+	SOAK_MINUTES="$(or $(SOAK_MINUTES),20)" $(if $(SOAK_SEED),SOAK_SEED="$(SOAK_SEED)") node .cache/soak/soak.cjs

@@ -102,7 +102,9 @@ export async function pruneImages(
   const plan = garbage.map((image) => ({
     image,
     whole: true,
-    args: image.names.length === 0 || opts.byId ? [image.id] : [...image.names],
+    // podman refuses `image rm <id>` of an image with several names (without --force): those go by their
+    // names, which removes the image with its last one. (Found by the soak: GC failed StorageFailure.)
+    args: image.names.length === 0 || (opts.byId && image.names.length === 1) ? [image.id] : [...image.names],
   }));
   await removeInChunks(store, plan, opts);
   return garbage.map((g) => g.id);

@@ -40,6 +40,23 @@ it('prunes by name, but by ID where the caller keeps other writers out (the GC, 
   expect(calls().find((c) => c[1] === 'rm')).toEqual(['image', 'rm', '--', 'quay.io/a/b:gone']);
 });
 
+it('removes an image with several names by its names even by ID: podman refuses `rm <id>` for it', async () => {
+  const TWO = 'c'.repeat(64);
+  f.setList([
+    { Id: KEEP, Names: ['quay.io/a/b:keep'] },
+    { Id: TWO, Names: ['quay.io/a/b:one', 'quay.io/a/b:two'] },
+  ]);
+  f.moveToken('z');
+  expect(await store.pruneExcept(['quay.io/a/b:keep'], { byId: true })).toEqual([TWO]);
+  expect(calls().find((c) => c[1] === 'rm')).toEqual([
+    'image',
+    'rm',
+    '--',
+    'quay.io/a/b:one',
+    'quay.io/a/b:two',
+  ]);
+});
+
 it('removes from a current view too', async () => {
   const svc = new StorageService(store);
   await svc.list();
