@@ -2,10 +2,10 @@
 // the wire types both transports spell, and who a caller is. src/core/operations.ts holds the entries;
 // the D-Bus and Varlink adapters, the introspection XML and the Varlink IDL all follow from them.
 
-import type { ActionId, MethodPolicy } from '../authz/actions.js';
+import type { MethodPolicy } from '../authz/actions.js';
 import type { JobKind } from '../jobs/job.js';
 import * as z from '../schema.js';
-import type { Job } from './job-view.js';
+import type { Caller, Outcome } from './caller.js';
 import type { StorageService } from './storage-service.js';
 
 /** Where each job is published on D-Bus: this prefix and its id in decimal. */
@@ -33,18 +33,7 @@ export interface Field {
   optional?: boolean;
 }
 
-/** Who called, as each transport knows it; the core asks it for the uid and for polkit checks it needs. */
-export interface Caller {
-  /** The caller's uid (the bus vouches for it, or SO_PEERCRED); looked up only when needed. */
-  uid(): Promise<number>;
-  /** Its requester key: a bus connection or a Varlink connection, so its cancel withdraws it alone. */
-  readonly who: string;
-  /** Asks polkit about this caller; throws AccessDenied / InteractiveAuthorizationRequired. */
-  authorize(action: ActionId, details: Record<string, string>): Promise<void>;
-}
-
-/** What an operation's core call gives: a job to wait for (or to leave running), or a value at once. */
-export type Outcome<R> = { job: Job<R> } | { value: R };
+export type { Caller, Outcome } from './caller.js';
 
 /** One method of org.bootc.Storage, defined once for every transport. */
 export interface Operation<S extends z.ZodMiniTuple = z.ZodMiniTuple, R = unknown> {

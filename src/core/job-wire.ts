@@ -3,9 +3,27 @@
 // would have returned). D-Bus gets the result's signature with it, to wrap it in a variant.
 
 import { wireErrorName } from '../errors.js';
+import type { JobKind } from '../jobs/job.js';
+import type { Operation } from './contract.js';
 import { JOB_FIELDS } from './job-fields.js';
 import { type Job, viewJob } from './job-view.js';
-import { operationForKind } from './operations.js';
+
+/**
+ * The blocking operation that makes each kind of job (its projection is the job's Result). operations.ts
+ * fills it when the table is built: the table includes GetJob, which projects jobs, so looking the table up
+ * from here would make the two import each other.
+ */
+const makers = new Map<JobKind, Operation>();
+
+/** Records each job kind's blocking operation (not its Start handle); operations.ts calls it once. */
+export function registerJobMakers(ops: readonly Operation[]): void {
+  for (const op of ops) if (op.jobKind && !op.handle) makers.set(op.jobKind, op);
+}
+
+/** The blocking operation that makes jobs of this kind. */
+export function operationForKind(kind: JobKind): Operation | undefined {
+  return makers.get(kind);
+}
 
 export type Transport = 'dbus' | 'varlink';
 

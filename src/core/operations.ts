@@ -3,8 +3,8 @@
 // the method parts of dbus/org.bootc.Storage.xml and varlink/org.bootc.Storage.varlink are generated from it
 // (scripts/generate-contract.mjs; a unit test fails when a checked-in file is stale).
 
-import type { JobKind } from '../jobs/job.js';
 import type { Operation } from './contract.js';
+import { registerJobMakers } from './job-wire.js';
 import {
   LIST_BOUND_IMAGES,
   LIST_DEPLOYMENTS,
@@ -17,6 +17,7 @@ import { EXISTS, GET_JOB, LIST, LIST_JOBS } from './ops/reads.js';
 import { GARBAGE_COLLECT, PRUNE, PULL, PULL_FROM_HOST, REMOVE } from './ops/writes.js';
 
 export type { Caller, Field, Operation, Outcome } from './contract.js';
+export { operationForKind } from './job-wire.js';
 
 /**
  * Stored with their types erased: each entry was checked against its own schema and result type by
@@ -52,6 +53,7 @@ export const OPERATIONS: readonly Operation[] = [
   startOf(erase(SYNC_BOUND_IMAGES)),
 ];
 
+registerJobMakers(OPERATIONS);
 const BY_NAME = new Map(OPERATIONS.map((op) => [op.name, op]));
 
 /** The operation a transport's method name names; undefined means no such method (deny). */
@@ -63,9 +65,4 @@ export function findOperation(name: string, transport?: 'dbus' | 'varlink'): Ope
 /** The operations one transport serves. */
 export function operationsOf(transport: 'dbus' | 'varlink'): Operation[] {
   return OPERATIONS.filter((op) => !op.only || op.only === transport);
-}
-
-/** The blocking operation that makes jobs of this kind (its projection is the job's Result). */
-export function operationForKind(kind: JobKind): Operation | undefined {
-  return OPERATIONS.find((op) => op.jobKind === kind && !op.handle);
 }

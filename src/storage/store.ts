@@ -10,7 +10,6 @@ import { createAnonymousFile, readAuthSource } from './auth.js';
 import * as copyPull from './copy-pull.js';
 import { initializeStore, readChangeToken } from './create-store.js';
 import { copyFromHost } from './host-copy.js';
-import { findImage } from './image-match.js';
 import { isRecordsMiss, readImageRecords } from './image-records.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
 import { parsePullProgressLine } from './parse-pull-progress.js';
