@@ -6,10 +6,10 @@
 
 import { createError } from '../errors.js';
 import { type BoundImage, createPresenceCheck, listBoundImages } from '../gc/bound-images.js';
-import { type DeploymentInfo, listDeploymentsWithRoles } from '../gc/deployment-roles.js';
 import { findGcRoots, type GcRoot } from '../gc/find-roots.js';
 import { type GcPreviewEntry, previewGarbageCollect } from '../gc/gc-preview.js';
 import type { Job } from '../jobs/job.js';
+import { type DeploymentInfo, listDeploymentsWithRoles } from '../ostree/deployment-roles.js';
 import { ReadCache } from '../storage/read-record.js';
 import { parseReference } from '../storage/reference.js';
 import type { StorageService } from './storage-service.js';

@@ -1,10 +1,10 @@
 // Every bound image of every deployment, read exactly as garbage collection reads them (find-roots.ts), with
 // whether the store has it: the per-deployment status an admin checks before rebooting into a deployment.
 
+import { type DeploymentRoleOptions, listDeploymentsWithRoles } from '../ostree/deployment-roles.js';
 import { findImage } from '../storage/image-match.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseReference } from '../storage/reference.js';
-import { type DeploymentRoleOptions, listDeploymentsWithRoles } from './deployment-roles.js';
 import { readBoundImages } from './find-roots.js';
 
 /** One image bound by one deployment. */

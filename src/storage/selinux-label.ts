@@ -8,7 +8,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
 // The ostree deployment logic lives with garbage collection, which needs it first (roots per deployment).
-import { findBootedDeployment } from '../gc/booted-deployment.js';
+import { findBootedDeployment } from '../ostree/booted-deployment.js';
 import { runSupervised } from '../process/supervise.js';
 import { findExecutable } from './find-executable.js';
 import { readSmallText } from './read-small-file.js';

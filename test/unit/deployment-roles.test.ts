@@ -5,9 +5,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compareVersions, readBootOrder } from '../../src/gc/boot-order.js';
-import { findBootedDeployment, readStagedDeployment } from '../../src/gc/booted-deployment.js';
-import { listDeploymentsWithRoles } from '../../src/gc/deployment-roles.js';
+import { compareVersions, readBootOrder } from '../../src/ostree/boot-order.js';
+import { findBootedDeployment, readStagedDeployment } from '../../src/ostree/booted-deployment.js';
+import { listDeploymentsWithRoles } from '../../src/ostree/deployment-roles.js';
 import {
   deploy,
   makeTempSysroot,

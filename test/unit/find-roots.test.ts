@@ -241,7 +241,7 @@ describe('hostile .origin files', () => {
       stdin: {
         contents:
           "export { findGcRoots } from './src/gc/find-roots.ts';\n" +
-          "export { listDeploymentsWithRoles } from './src/gc/deployment-roles.ts';\n",
+          "export { listDeploymentsWithRoles } from './src/ostree/deployment-roles.ts';\n",
         resolveDir: REPO,
         loader: 'ts',
       },

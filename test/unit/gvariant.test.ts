@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeGVariant, decodeVardict } from '../../src/gc/gvariant.js';
+import { decodeGVariant, decodeVardict } from '../../src/ostree/gvariant.js';
 import { serializeGVariant } from '../helpers/ostree-sysroot.js';
 
 const gvString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;

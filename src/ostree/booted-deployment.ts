@@ -7,7 +7,7 @@ import { type BigIntStats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { noteRead } from '../storage/read-record.js';
 import { readSmallFile } from '../storage/read-small-file.js';
-import { listDeployments } from './find-roots.js';
+import { listDeployments } from './deployments.js';
 import { decodeVardict, type GVariantBox, toVardict } from './gvariant.js';
 
 /** The records in /run are a few hundred bytes; a larger file is not one. */

@@ -4,7 +4,7 @@
 import { basename, dirname } from 'node:path';
 import { readBootOrder } from './boot-order.js';
 import { findBootedDeployment, type RunningSystem, readStagedDeployment } from './booted-deployment.js';
-import { listDeployments, readHostImage } from './find-roots.js';
+import { listDeployments, readHostImage } from './deployments.js';
 
 /**
  * booted: the running deployment. staged: the one the next boot starts instead (a staged deployment, or a
