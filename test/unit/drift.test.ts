@@ -386,8 +386,9 @@ const METHOD_CALL = 1; // D-Bus message type; dbus-next's typings number its enu
 function sampleArg(type: string, name: string): unknown {
   switch (type) {
     case 's':
-      // A deployment argument is checked in full before polkit: "" (every deployment) is a valid one.
-      return name === 'deployment' ? '' : 'example.com/drift/test:1';
+      // Arguments checked in full before polkit get a valid value: "" (every deployment), a pull policy.
+      if (name === 'deployment') return '';
+      return name === 'policy' ? 'missing' : 'example.com/drift/test:1';
     case 'as':
       return ['example.com/drift/test:1'];
     case 'u':
