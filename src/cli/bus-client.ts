@@ -4,6 +4,7 @@
 
 import dbus from 'dbus-next';
 import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/names.js';
+import { JOB_FIELDS, type JobFieldValues, propertyName } from '../jobs/job-fields.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 
@@ -120,93 +121,33 @@ export async function subscribeToJobSignals(client: StorageClient): Promise<void
   );
 }
 
-/** What a job object says about itself (org.bootc.Storage.Job properties). */
-export interface JobProperties {
-  id: number;
-  kind: string;
-  target: string;
-  state: string;
-  /** 0–1, or -1 while unknown. */
-  progress: number;
-  bytesDone: number;
-  bytesTotal: number;
-  /** Layers started, and in all (0 when not known; absent from daemons before these properties). */
-  layersDone?: number;
-  layersTotal?: number;
-  /** Which try of a pull (retries of transient registry failures), and for sync the images done/in all. */
-  attempt?: number;
-  itemsDone?: number;
-  itemsTotal?: number;
-  item?: string;
-  owner: number;
-  /** Once ended: the value the blocking call returns, or its error's D-Bus name and message. */
-  result?: unknown;
-  errorName?: string;
-  errorMessage?: string;
-}
+/**
+ * What a job object says about itself: the org.bootc.Storage.Job properties, one per field of the one list
+ * (jobs/job-fields.ts). The first few are always there; the rest may be absent (older daemons, or not yet).
+ */
+export type JobProperties = Pick<
+  JobFieldValues,
+  'id' | 'kind' | 'target' | 'state' | 'progress' | 'bytesDone' | 'bytesTotal' | 'owner'
+> &
+  Partial<JobFieldValues>;
 
-/** Applies a{sv} property values (GetAll or PropertiesChanged) onto a job record. */
+/** Each job property's field, by its D-Bus name. */
+const FIELD_OF_PROPERTY = new Map(JOB_FIELDS.map((f) => [propertyName(f), f]));
+
+/** Applies a{sv} property values (GetAll or PropertiesChanged) onto a job record; unknown names are ignored. */
 export function applyJobProperties(
   into: Partial<JobProperties>,
   values: Record<string, { value: unknown }>,
 ): Partial<JobProperties> {
-  const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
-  for (const [name, variant] of Object.entries(values)) {
+  const record = into as Record<string, unknown>;
+  for (const [property, variant] of Object.entries(values)) {
+    const field = FIELD_OF_PROPERTY.get(property);
+    if (!field) continue;
     const v = variant?.value;
-    switch (name) {
-      case 'Id':
-        into.id = num(v);
-        break;
-      case 'Kind':
-        into.kind = String(v);
-        break;
-      case 'Target':
-        into.target = String(v);
-        break;
-      case 'State':
-        into.state = String(v);
-        break;
-      case 'Progress':
-        into.progress = num(v);
-        break;
-      case 'BytesDone':
-        into.bytesDone = num(v);
-        break;
-      case 'BytesTotal':
-        into.bytesTotal = num(v);
-        break;
-      case 'LayersDone':
-        into.layersDone = num(v);
-        break;
-      case 'LayersTotal':
-        into.layersTotal = num(v);
-        break;
-      case 'Owner':
-        into.owner = num(v);
-        break;
-      case 'Attempt':
-        into.attempt = num(v);
-        break;
-      case 'ItemsDone':
-        into.itemsDone = num(v);
-        break;
-      case 'ItemsTotal':
-        into.itemsTotal = num(v);
-        break;
-      case 'Item':
-        into.item = String(v);
-        break;
-      case 'Result':
-        // A variant holding the blocking call's out argument.
-        into.result = (v as { value?: unknown } | undefined)?.value;
-        break;
-      case 'ErrorName':
-        into.errorName = String(v);
-        break;
-      case 'ErrorMessage':
-        into.errorMessage = String(v);
-        break;
-    }
+    // Result is a variant holding the blocking call's out argument; 64-bit counts arrive as bigint.
+    if (field.type.dbus === 'v') record[field.name] = (v as { value?: unknown } | undefined)?.value;
+    else if (field.type.dbus === 's') record[field.name] = String(v);
+    else record[field.name] = typeof v === 'bigint' ? Number(v) : (v as number);
   }
   return into;
 }

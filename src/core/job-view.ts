@@ -3,6 +3,7 @@
 // Varlink show the same fields at the same pace.
 
 import type { Job, JobSnapshot } from '../jobs/job.js';
+import { PROGRESS_FIELD_NAMES } from '../jobs/job-fields.js';
 
 /** Transports see jobs through the core. */
 export type { Job, JobResultName } from '../jobs/job.js';
@@ -66,15 +67,5 @@ export function watchJob<T>(job: Job<T>, onUpdate: (changed: readonly string[]) 
   };
 }
 
-/** The job fields that change while it runs. */
-export const PROGRESS_FIELDS: readonly string[] = [
-  'progress',
-  'bytesDone',
-  'bytesTotal',
-  'layersDone',
-  'layersTotal',
-  'attempt',
-  'itemsDone',
-  'itemsTotal',
-  'item',
-];
+/** The job fields that change while it runs (the list's `progress` fields). */
+export const PROGRESS_FIELDS: readonly string[] = PROGRESS_FIELD_NAMES;

@@ -14,7 +14,7 @@ import { JobQueue } from '../jobs/job-queue.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import type { ImageReference } from '../storage/reference.js';
 import type { Store } from '../storage/store.js';
-import type { Caller, Outcome } from './contract.js';
+import type { Caller, Outcome } from './caller.js';
 import { ImageView } from './image-view.js';
 import { decideFromView, fetchedResult, type PullPolicy, type PullResult } from './pull-decision.js';
 import { PullRun } from './pull-run.js';

@@ -3,6 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createError, type StorageError, toStorageError } from '../errors.js';
+import type { EndFieldName, JobFieldValues, ProgressFieldName } from './job-fields.js';
 
 export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc', 'sync'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -10,40 +11,14 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export type JobState = 'queued' | 'running' | 'blocked' | 'done' | 'failed' | 'canceled';
 export type JobResultName = 'done' | 'failed' | 'canceled';
 
-/** The observable state of a job, as transports publish it. */
-export interface JobSnapshot {
-  id: number;
+/** The observable state of a job, as transports publish it: every field of the list but those set at its end. */
+export type JobSnapshot = Omit<JobFieldValues, EndFieldName | 'kind' | 'state'> & {
   kind: JobKind;
-  target: string;
   state: JobState;
-  /** 0–1, or -1 when unknown. */
-  progress: number;
-  bytesDone: number;
-  bytesTotal: number;
-  /** Layers podman has started copying, and the layers the image has (0 when not known). */
-  layersDone: number;
-  layersTotal: number;
-  /** Which try of the current pull this is: 1, then 2… while transient registry failures are retried. */
-  attempt: number;
-  /** For a job of several images (sync): images finished, images in all, and the one being worked on. */
-  itemsDone: number;
-  itemsTotal: number;
-  item: string;
-  /** uid of the caller that created the job. */
-  owner: number;
-}
+};
 
-/** The fields a job's work reports while it runs. */
-export type ProgressFields =
-  | 'progress'
-  | 'bytesDone'
-  | 'bytesTotal'
-  | 'layersDone'
-  | 'layersTotal'
-  | 'attempt'
-  | 'itemsDone'
-  | 'itemsTotal'
-  | 'item';
+/** The fields a job's work reports while it runs (the list's `progress` fields). */
+export type ProgressFields = ProgressFieldName;
 
 export interface JobContext {
   signal: AbortSignal;

@@ -39,8 +39,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ['errors', 'jobs', 'storage', 'gc', 'ostree', 'authz', 'schema'],
   'api/dbus': ['core', 'authz', 'errors'],
   'api/varlink': ['core', 'authz', 'errors'],
-  // A bus client only: the wire names, the exit statuses, its polkit agent child, the version it prints.
-  cli: ['errors', 'version', 'process', 'api/dbus:api/dbus/names.ts'],
+  // A bus client only: the wire names, the job fields' list, the exit statuses, its polkit agent child, the
+  // version it prints.
+  cli: ['errors', 'version', 'process', 'api/dbus:api/dbus/names.ts', 'jobs:jobs/job-fields.ts'],
   schema: [],
   version: [],
   log: ['errors'],

@@ -46,10 +46,20 @@ const hugeLater = () =>
     setTimeout(() => r({ size: { bytes: Number.MAX_SAFE_INTEGER / 4, layers: 1 } }), 300),
   );
 
+/** The same answer, given only once podman's pull has started (however long the job took to get there). */
+const hugeOncePulling = () =>
+  new Promise<RemoteSizeAnswer>((r) => {
+    const poll = setInterval(() => {
+      if (pulls() === 0) return;
+      clearInterval(poll);
+      r({ size: { bytes: Number.MAX_SAFE_INTEGER / 4, layers: 1 } });
+    }, 20);
+  });
+
 it('with ample room: starts at once, then stops with NoSpace', async () => {
   // "Ample" set to 1 byte past the reserve, so the test runs on any disk (the default is 16 GiB).
   const p = startPullJob(newQueue(), store, 'quay.io/a/b:1', 'always', {
-    sizeAnswer: hugeLater(),
+    sizeAnswer: hugeOncePulling(),
     spaceReserveBytes: 0,
     ampleRoomBytes: 1,
   });
