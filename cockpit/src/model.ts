@@ -2,6 +2,7 @@
 // records, the job objects kept up to date from ObjectManager and PropertiesChanged, the error names the daemon
 // answers with turned into words, and the numbers formatted. No DOM and no cockpit.js here, so it is the same
 // code in the page and in a test under Node.
+import { JOB_FIELDS, type JobFieldValues, propertyName } from '../../src/jobs/job-fields.js';
 
 /** A D-Bus variant as cockpit.js represents it. */
 export interface Variant {
@@ -42,28 +43,12 @@ export interface PreviewEntry {
 
 export const FINAL_STATES = ['done', 'failed', 'canceled'] as const;
 
-export interface Job {
-  path: string;
-  id: number;
-  kind: string;
-  target: string;
-  state: string;
-  /** 0–1, or -1 while unknown. */
-  progress: number;
-  bytesDone: number;
-  bytesTotal: number;
-  layersDone: number;
-  layersTotal: number;
-  attempt: number;
-  itemsDone: number;
-  itemsTotal: number;
-  item: string;
-  owner: number;
-  /** What the blocking call returns, once done (unwrapped from its variant). */
-  result: unknown;
-  errorName: string;
-  errorMessage: string;
-}
+/**
+ * A job as its D-Bus object says: every field of the daemon's one list (src/jobs/job-fields.ts, a module of
+ * plain data with no imports, bundled into the page), plus its object path. `result` is what the blocking
+ * call returns, once done (unwrapped from its variant).
+ */
+export type Job = { path: string } & JobFieldValues;
 
 export const BUS_NAME = 'org.bootc.Storage';
 export const STORAGE_PATH = '/org/bootc/Storage';
@@ -126,88 +111,26 @@ export function parseHandle(reply: unknown[]): { id: number; path: string } {
   return { id: num(reply[0]), path: str(reply[1]) };
 }
 
-const PROPS: Record<string, (job: Job, value: unknown) => void> = {
-  Id: (j, v) => {
-    j.id = num(v);
-  },
-  Kind: (j, v) => {
-    j.kind = str(v);
-  },
-  Target: (j, v) => {
-    j.target = str(v);
-  },
-  State: (j, v) => {
-    j.state = str(v);
-  },
-  Progress: (j, v) => {
-    j.progress = num(v);
-  },
-  BytesDone: (j, v) => {
-    j.bytesDone = num(v);
-  },
-  BytesTotal: (j, v) => {
-    j.bytesTotal = num(v);
-  },
-  LayersDone: (j, v) => {
-    j.layersDone = num(v);
-  },
-  LayersTotal: (j, v) => {
-    j.layersTotal = num(v);
-  },
-  Attempt: (j, v) => {
-    j.attempt = num(v);
-  },
-  ItemsDone: (j, v) => {
-    j.itemsDone = num(v);
-  },
-  ItemsTotal: (j, v) => {
-    j.itemsTotal = num(v);
-  },
-  Item: (j, v) => {
-    j.item = str(v);
-  },
-  Owner: (j, v) => {
-    j.owner = num(v);
-  },
-  Result: (j, v) => {
-    j.result = v;
-  },
-  ErrorName: (j, v) => {
-    j.errorName = str(v);
-  },
-  ErrorMessage: (j, v) => {
-    j.errorMessage = str(v);
-  },
-};
+/** Each job property's field, by its D-Bus name. */
+const FIELD_OF_PROPERTY = new Map(JOB_FIELDS.map((f) => [propertyName(f), f]));
 
 function emptyJob(path: string): Job {
   const tail = path.startsWith(JOB_PATH_PREFIX) ? Number(path.slice(JOB_PATH_PREFIX.length)) : 0;
-  return {
-    path,
-    id: Number.isFinite(tail) ? tail : 0,
-    kind: '',
-    target: '',
-    state: 'queued',
-    progress: -1,
-    bytesDone: 0,
-    bytesTotal: 0,
-    layersDone: 0,
-    layersTotal: 0,
-    attempt: 0,
-    itemsDone: 0,
-    itemsTotal: 0,
-    item: '',
-    owner: 0,
-    result: '',
-    errorName: '',
-    errorMessage: '',
-  };
+  const job: Record<string, unknown> = { path };
+  for (const f of JOB_FIELDS) job[f.name] = f.type.dbus === 's' || f.type.dbus === 'v' ? '' : 0;
+  return { ...(job as Job), id: Number.isFinite(tail) ? tail : 0, state: 'queued', progress: -1 };
 }
 
 /** A job with `props` (a{sv} of org.bootc.Storage.Job, all or changed ones) applied; unknown names are ignored. */
 export function applyJobProps(job: Job | undefined, path: string, props: Record<string, unknown>): Job {
   const next = { ...(job ?? emptyJob(path)) };
-  for (const [name, value] of Object.entries(props)) PROPS[name]?.(next, unwrap(value));
+  const fields = next as Record<string, unknown>;
+  for (const [name, value] of Object.entries(props)) {
+    const f = FIELD_OF_PROPERTY.get(name);
+    if (!f) continue;
+    const v = unwrap(value);
+    fields[f.name] = f.type.dbus === 'v' ? v : f.type.dbus === 's' ? str(v) : num(v);
+  }
   return next;
 }
 
