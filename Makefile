@@ -27,7 +27,7 @@ lint: deps
 	npx biome check .
 	node scripts/generate-contract.mjs --check
 
-# Rewrites dbus/org.bootc.Storage.xml, varlink/org.bootc.Storage.varlink and src/api/varlink/storage-idl.ts.
+# Rewrites dbus/org.bootc.Storage.xml and varlink/org.bootc.Storage.varlink.
 generate:
 	node scripts/generate-contract.mjs
 

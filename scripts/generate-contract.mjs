@@ -1,6 +1,7 @@
 // Writes (or with --check, verifies) the contract files generated from src/core/operations.ts and
-// src/errors.ts: dbus/org.bootc.Storage.xml, varlink/org.bootc.Storage.varlink, src/api/varlink/storage-idl.ts.
-// The renderer is TypeScript; esbuild bundles it in memory so this runs on a plain Node 20.
+// src/errors.ts: dbus/org.bootc.Storage.xml and varlink/org.bootc.Storage.varlink (the daemon renders the same
+// IDL text at run time, with the same renderer). The renderers are TypeScript; esbuild bundles them in memory
+// so this runs on a plain Node 20.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

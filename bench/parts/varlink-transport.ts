@@ -1,6 +1,6 @@
-// The Varlink transport built as on the first connection: protocol, IDL parsed, the org.bootc.Storage loop
-// (with the operations table it shares with D-Bus), and koffi for binding peers. The daemon loads it only then
-// (src/api/varlink/lazy-server.ts).
+// The Varlink transport built as on the first connection: the protocol, the org.bootc.Storage interface made
+// from the operations table it shares with D-Bus (parameter checks compiled, no IDL parsed), and koffi for
+// binding peers. The daemon loads it only then (src/api/varlink/lazy-server.ts).
 import pino from 'pino';
 import { createVarlinkStorageServer } from '../../src/api/varlink/server.js';
 

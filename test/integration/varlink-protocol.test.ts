@@ -1,7 +1,8 @@
 // The Varlink protocol module and client on their own (no daemon): certification against the reference
-// implementation (varlink-go-certification, both directions), the standard errors, pipelining, `more`,
-// `oneway`, and the limits (message size, connections, unfinished messages, malformed input, stalled
-// clients). Also the drift checks between varlink/org.bootc.Storage.varlink, its embedded copy and the code.
+// implementation (varlink-go-certification, both directions), the standard errors, interfaces given as IDL text
+// and as tables, pipelining, `more`, `oneway`, and the limits (message size, connections, unfinished messages,
+// malformed input, stalled clients). Also the drift checks between varlink/org.bootc.Storage.varlink, the text
+// the transport serves (rendered from the operations table) and the parameter checks made from the table.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,16 +13,20 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WIRE_ERROR_NAMES } from '../../src/api/dbus/map-error.js';
 import { STORAGE_METHODS } from '../../src/api/dbus/members.js';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
-import { parseIdl } from '../../src/api/varlink/idl.js';
+import { checkParameters, parseIdl, type VarlinkType } from '../../src/api/varlink/idl.js';
 import {
+  parameterCheck,
   type VarlinkCall,
   VarlinkError,
   type VarlinkParams,
-  type VarlinkServer,
+  VarlinkServer,
+  type VarlinkTableInterface,
 } from '../../src/api/varlink/protocol.js';
 import { mapErrorToVarlink, VARLINK_INTERFACE } from '../../src/api/varlink/server.js';
-import { STORAGE_VARLINK_IDL } from '../../src/api/varlink/storage-idl.js';
+import { SERVICE_DESCRIPTION, SERVICE_METHOD_INPUTS } from '../../src/api/varlink/service-interface.js';
+import { paramSpecOf } from '../../src/api/varlink/storage-interface.js';
 import { operationsOf } from '../../src/core/operations.js';
+import { VARLINK_TYPES } from '../../src/core/wire-types.js';
 import { createError, ERROR_NAMES } from '../../src/errors.js';
 import {
   CERTIFICATION_IFACE,
@@ -90,6 +95,74 @@ const testInterface = {
     Typed: () => ({}),
   },
 };
+
+/** Checks of the same kinds, given as a table: nothing parsed, the description asked for only when wanted. */
+const TABLE_IDL = `# Methods given as a table.
+interface org.example.table
+
+# One item.
+type Item (n: int, tags: []string)
+
+# A type check of each kind a table can spell.
+method Typed(list: []int, opt: ?string, dict: [string]bool, item: Item, any: ?object) -> ()
+
+# Streams count replies; must be called with "more".
+method Count(count: int) -> (i: int)
+`;
+let described = 0;
+const tableInterface: VarlinkTableInterface = {
+  name: 'org.example.table',
+  describe: () => {
+    described += 1;
+    return TABLE_IDL;
+  },
+  methods: {
+    Typed: {
+      check: parameterCheck(
+        [
+          { name: 'list', type: '[]int' },
+          { name: 'opt', type: '?string' },
+          { name: 'dict', type: '[string]bool' },
+          { name: 'item', type: 'Item' },
+          { name: 'any', type: '?object' },
+        ],
+        new Map([
+          [
+            'Item',
+            [
+              { name: 'n', type: 'int' },
+              { name: 'tags', type: '[]string' },
+            ],
+          ],
+        ]),
+      ),
+      run: () => ({}),
+    },
+    Count: { check: parameterCheck([{ name: 'count', type: 'int' }]), run: testInterface.methods.Count },
+  },
+  requiresMore: ['Count'],
+};
+
+/** A parsed type as a table spells it. */
+function spell(t: VarlinkType): string {
+  switch (t.kind) {
+    case 'maybe':
+      return `?${spell(t.of)}`;
+    case 'array':
+      return `[]${spell(t.of)}`;
+    case 'dict':
+      return `[string]${spell(t.of)}`;
+    case 'alias':
+      return t.name;
+    case 'struct':
+    case 'enum':
+      return `(an inline ${t.kind})`;
+    default:
+      return t.kind;
+  }
+}
+const specsOf = (fields: Map<string, VarlinkType>) =>
+  [...fields].map(([name, t]) => ({ name, type: spell(t) }));
 
 const servers: VarlinkServer[] = [];
 async function startServer(opts: Parameters<typeof createCertificationServer>[0] = {}) {
@@ -273,6 +346,92 @@ describe('org.varlink.service and the standard errors', () => {
   });
 });
 
+describe('interfaces given as a table', () => {
+  it('lists it, describes it only when asked, checks "more" and every parameter as its text declares', async () => {
+    described = 0;
+    const { path } = await startServer({ interfaces: [testInterface, tableInterface] });
+    const c = await VarlinkClient.connect(path);
+    const info = await c.call<{ interfaces: string[] }>('org.varlink.service.GetInfo');
+    expect(info.interfaces).toEqual([
+      'org.varlink.service',
+      CERTIFICATION_IFACE,
+      'org.example.test',
+      'org.example.table',
+    ]);
+    expect(described).toBe(0);
+    const d = await c.call<{ description: string }>('org.varlink.service.GetInterfaceDescription', {
+      interface: 'org.example.table',
+    });
+    expect(d.description).toBe(TABLE_IDL);
+    expect(described).toBe(1);
+
+    expect(await errorOf(c.call('org.example.table.Count', { count: 2 }))).toEqual({
+      error: 'org.varlink.service.ExpectedMore',
+      parameters: {},
+    });
+    const counted: unknown[] = [];
+    for await (const r of c.stream('org.example.table.Count', { count: 3 })) counted.push(r.parameters);
+    expect(counted).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(await errorOf(c.call('org.example.table.Nope', {}))).toEqual({
+      error: 'org.varlink.service.MethodNotFound',
+      parameters: { method: 'org.example.table.Nope' },
+    });
+
+    const good = { list: [1, 2], dict: { a: true }, item: { n: 1, tags: ['x'] } };
+    const calls: [VarlinkParams, string | undefined][] = [
+      [good, undefined],
+      [{ ...good, opt: null, any: { deep: [1] } }, undefined],
+      [{ ...good, opt: 'x', any: 0 }, undefined],
+      [{ ...good, list: [1, 'two'] }, 'list'],
+      [{ ...good, list: [1.5] }, 'list'],
+      [{ ...good, list: 'x' }, 'list'],
+      [{ ...good, opt: 3 }, 'opt'],
+      [{ ...good, dict: { a: 1 } }, 'dict'],
+      [{ ...good, dict: [] }, 'dict'],
+      [{ ...good, item: { n: 1 } }, 'item'],
+      [{ ...good, item: { n: 1, tags: [], more: 1 } }, 'item'],
+      [{ ...good, item: null }, 'item'],
+      [{ dict: {}, item: good.item }, 'list'],
+      [{ ...good, extra: 1 }, 'extra'],
+      [{ extra: 1 }, 'extra'],
+    ];
+    const idl = parseIdl(TABLE_IDL);
+    for (const [params, parameter] of calls) {
+      const what = JSON.stringify(params);
+      expect(checkParameters(idl, idl.methods.get('Typed')!.in, params), what).toBe(parameter);
+      const answer = c.call('org.example.table.Typed', params);
+      if (parameter === undefined) expect(await answer, what).toEqual({});
+      else
+        expect(await errorOf(answer), what).toEqual({
+          error: 'org.varlink.service.InvalidParameter',
+          parameters: { parameter },
+        });
+    }
+    c.close();
+  });
+
+  it('refuses, when the server is built, a table it cannot serve or check', () => {
+    const serve = (iface: VarlinkTableInterface) => () =>
+      new VarlinkServer({ vendor: 'v', product: 'p', version: '1', url: '', interfaces: [iface] });
+    const { Typed } = tableInterface.methods;
+    expect(serve({ ...tableInterface, name: 'nodots' })).toThrow(/bad interface name/);
+    expect(serve({ ...tableInterface, name: 'org.varlink.service' })).toThrow(/registered twice/);
+    expect(serve({ ...tableInterface, methods: { typed: Typed! } })).toThrow(/bad method name/);
+    expect(serve({ ...tableInterface, requiresMore: ['Nope'] })).toThrow(/not declared/);
+    expect(() => parameterCheck([{ name: 'kind', type: '(a, b)' }])).toThrow(/cannot be checked/);
+    expect(() => parameterCheck([{ name: 'x', type: 'Nope' }])).toThrow(/cannot be checked/);
+    expect(() => parameterCheck([{ name: 'x', type: '??int' }])).toThrow(/twice/);
+    expect(() =>
+      parameterCheck([
+        { name: 'x', type: 'int' },
+        { name: 'x', type: 'bool' },
+      ]),
+    ).toThrow(/twice/);
+    const loop = new Map([['Loop', [{ name: 'next', type: '?Loop' }]]]);
+    expect(() => parameterCheck([{ name: 'x', type: 'Loop' }], loop)).toThrow(/contains itself/);
+  });
+});
+
 describe('message flow', () => {
   it('answers pipelined calls in order, streams "more" replies, skips "oneway" ones', async () => {
     const { path } = await startServer();
@@ -428,12 +587,26 @@ describe('limits and bad clients', () => {
   });
 });
 
-describe('drift: the IDL file, its embedded copy and the code', () => {
+describe('drift: the IDL file, the parameter checks and the code', () => {
   const file = readFileSync(join(REPO, 'varlink/org.bootc.Storage.varlink'), 'utf8');
   const idl = parseIdl(file);
 
-  it('embeds exactly varlink/org.bootc.Storage.varlink', () => {
-    expect(STORAGE_VARLINK_IDL).toBe(file);
+  it("declares each method's parameters, and the struct types, as the table checks them", () => {
+    for (const op of operationsOf('varlink'))
+      expect(specsOf(idl.methods.get(op.name)!.in), op.name).toEqual(op.in.map(paramSpecOf));
+    for (const t of VARLINK_TYPES) {
+      const declared = idl.types.get(t.name);
+      expect(declared?.kind === 'struct' ? specsOf(declared.fields) : [], t.name).toEqual(
+        t.fields.map(paramSpecOf),
+      );
+    }
+  });
+
+  it("org.varlink.service's table declares the parameters its text does", () => {
+    const service = parseIdl(SERVICE_DESCRIPTION);
+    expect(Object.fromEntries([...service.methods].map(([m, d]) => [m, specsOf(d.in)]))).toEqual(
+      SERVICE_METHOD_INPUTS,
+    );
   });
 
   it('declares the D-Bus methods and the public error names, with a comment on every member and field', () => {

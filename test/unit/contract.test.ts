@@ -1,15 +1,18 @@
-// The one contract (src/core/operations.ts) and what follows from it: the generated XML, IDL and embedded IDL
-// are fresh; the daemon's live introspection is the documented XML without its comments; the Varlink IDL the
-// daemon serves declares exactly the table's methods with the table's fields; every entry is coherent (its
-// schema has one element per argument, its errors are catalogue names, its polkit action is a known one).
+// The one contract (src/core/operations.ts) and what follows from it: the generated XML and IDL are fresh; the
+// daemon's live introspection is the documented XML without its comments; the Varlink IDL the daemon serves is
+// the documented file and declares exactly the table's methods with the table's fields, and the parameter
+// checks made from the table answer as the file's declarations do; every entry is coherent (its schema has one
+// element per argument, its errors are catalogue names, its polkit action is a known one).
 
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { renderContractFiles, XML_FILE } from '../../scripts/contract/generate.js';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { IDL_FILE, renderContractFiles, XML_FILE } from '../../scripts/contract/generate.js';
 import { introspect } from '../../src/api/dbus/interface-xml.js';
 import { JOB_PATH_PREFIX, STORAGE_PATH } from '../../src/api/dbus/members.js';
-import { parseIdl } from '../../src/api/varlink/idl.js';
-import { STORAGE_VARLINK_IDL } from '../../src/api/varlink/storage-idl.js';
+import { checkParameters, parseIdl } from '../../src/api/varlink/idl.js';
+import { createVarlinkStorageServer } from '../../src/api/varlink/server.js';
+import { operationCheck, storageDescription } from '../../src/api/varlink/storage-interface.js';
 import { ALL_ACTIONS } from '../../src/authz/actions.js';
 import { jobObjectPath, varlinkName } from '../../src/core/contract.js';
 import { JOB_FIELDS } from '../../src/core/job-fields.js';
@@ -17,6 +20,12 @@ import { OPERATIONS, operationsOf } from '../../src/core/operations.js';
 import { ERROR_NAMES } from '../../src/errors.js';
 import { JOB_KINDS } from '../../src/jobs/job.js';
 import { parseXml, type XmlElement, type XmlNode } from '../helpers/xml.js';
+
+// parseIdl as itself, counted: the transport must start without it.
+vi.mock('../../src/api/varlink/idl.js', async (original) => {
+  const real = await original<typeof import('../../src/api/varlink/idl.js')>();
+  return { ...real, parseIdl: vi.fn(real.parseIdl) };
+});
 
 const REPO = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, REPO), 'utf8');
@@ -36,16 +45,21 @@ function shape(el: XmlElement): unknown {
 describe('generated files', () => {
   it('every generated file is fresh (run `make generate` after changing the table, the catalogue or a header)', () => {
     const files = renderContractFiles(read);
-    expect(files.size).toBe(3);
+    expect(files.size).toBe(2);
     for (const [path, content] of files) expect(read(path), `${path} is stale`).toBe(content);
   });
 
   it('the staleness check bites: a hand edit to a generated part is reported', () => {
     const edited = (path: string) =>
-      path === XML_FILE ? read(path).replace('name="dry_run"', 'name="dryrun"') : read(path);
+      path === XML_FILE
+        ? read(path).replace('name="dry_run"', 'name="dryrun"')
+        : read(path).replace('dryRun: bool', 'dry_run: bool');
     const files = renderContractFiles(edited);
-    expect(files.get(XML_FILE)).not.toBe(edited(XML_FILE));
-    expect(files.get(XML_FILE)).toBe(read(XML_FILE));
+    for (const path of [XML_FILE, IDL_FILE]) {
+      expect(edited(path), path).not.toBe(read(path));
+      expect(files.get(path), path).not.toBe(edited(path));
+      expect(files.get(path), path).toBe(read(path));
+    }
   });
 });
 
@@ -61,8 +75,28 @@ describe('the live contract equals the documented one', () => {
     );
   });
 
+  it('the Varlink transport starts with no IDL text parsed', async () => {
+    vi.mocked(parseIdl).mockClear();
+    const server = await createVarlinkStorageServer({
+      service: {} as never,
+      authority: {} as never,
+      version: '0',
+      log: pino({ level: 'silent' }),
+      bindPeer: () => {
+        throw new Error('no connection is made here');
+      },
+    });
+    expect(vi.mocked(parseIdl)).not.toHaveBeenCalled();
+    await server.close();
+  });
+
+  it('the served IDL is varlink/org.bootc.Storage.varlink byte for byte, rendered from the table', () => {
+    expect(storageDescription()).toBe(read(IDL_FILE));
+    expect(storageDescription()).toBe(storageDescription()); // rendered once, then kept
+  });
+
   it('the served IDL declares exactly the table, each method with its fields in order', () => {
-    const idl = parseIdl(STORAGE_VARLINK_IDL);
+    const idl = parseIdl(storageDescription());
     expect([...idl.methods.keys()]).toEqual(operationsOf('varlink').map((op) => op.name));
     for (const op of operationsOf('varlink')) {
       const m = idl.methods.get(op.name)!;
@@ -71,6 +105,33 @@ describe('the live contract equals the documented one', () => {
     }
     const job = idl.types.get('Job');
     expect(job?.kind === 'struct' ? [...job.fields.keys()] : []).toEqual(JOB_FIELDS.map((f) => f.name));
+  });
+});
+
+describe("the table's parameter checks answer as the documented IDL's declarations", () => {
+  const idl = parseIdl(read(IDL_FILE));
+  /** Values of every wire type, right and wrong: each field gets each of them. */
+  const POOL: unknown[] = ['x', '', 5, 0, -1, 1.5, 2 ** 53, true, null, [], ['a'], ['a', 7], {}, { a: 'b' }];
+
+  it.each(operationsOf('varlink').map((op) => [op.name, op] as const))('%s', (name, op) => {
+    const declared = idl.methods.get(name)!.in;
+    const documented = (p: Record<string, unknown>) => checkParameters(idl, declared, p);
+    const fields = op.in.map(varlinkName);
+    // A call every field of which is right: for each field in order, the first value the IDL does not refuse.
+    const good: Record<string, unknown> = {};
+    for (const f of fields) {
+      const v = POOL.find((x) => documented({ ...good, [f]: x }) !== f);
+      expect(v, `${name}.${f}: a right value in the pool`).not.toBeUndefined();
+      good[f] = v;
+    }
+    const calls: Record<string, unknown>[] = [good, {}, { ...good, extra: 1 }, { extra: 1 }];
+    for (const f of fields) {
+      const { [f]: _dropped, ...without } = good;
+      calls.push(without, ...POOL.map((v) => ({ ...good, [f]: v })));
+    }
+    const check = operationCheck(op);
+    expect(check(good)).toBeUndefined();
+    for (const p of calls) expect(check(p), `${name} ${JSON.stringify(p)}`).toBe(documented(p));
   });
 });
 

@@ -1,7 +1,11 @@
 // A parser for Varlink interface definitions (https://varlink.org/Interface-Definition) and a checker for call
-// parameters against a method's input struct. The server validates every call with it, so a wrong type, a
-// missing field or an unknown one is answered with org.varlink.service.InvalidParameter naming the parameter,
-// before any handler runs, and the IDL file is the single source of the wire types.
+// parameters against a method's input struct. The server uses them for interfaces plugged in as IDL text
+// (interfaces.ts: the certification interface, the tests' own), so a wrong type, a missing field or an unknown
+// one is answered with org.varlink.service.InvalidParameter naming the parameter before any handler runs.
+// Interfaces served from a table (org.bootc.Storage, org.varlink.service) are never parsed (params.ts); the
+// tests read the generated varlink/org.bootc.Storage.varlink back with this parser.
+
+import { INTERFACE_NAME, MEMBER_NAME } from './wire.js';
 
 export type VarlinkType =
   | { kind: 'bool' | 'int' | 'float' | 'string' | 'object' }
@@ -26,8 +30,6 @@ export interface VarlinkIdl {
 
 /** Values nested deeper than this are refused (recursive types could otherwise recurse without bound). */
 const MAX_DEPTH = 64;
-const INTERFACE_NAME = /^[A-Za-z](?:-*[A-Za-z0-9])*(?:\.[A-Za-z0-9](?:-*[A-Za-z0-9])*)+$/;
-const MEMBER_NAME = /^[A-Z][A-Za-z0-9]*$/;
 const FIELD_NAME = /^[A-Za-z](?:_?[A-Za-z0-9])*$/;
 
 interface Token {

@@ -1,7 +1,8 @@
 // The Varlink listener the daemon starts with: a bare net.Server whose first connection loads the Varlink
-// transport (protocol, IDL parser, the org.bootc.Storage loop; server.ts) and hands every socket to it. Until a
-// client connects, none of that code runs, so an idle daemon that is only used over D-Bus never pays for it
-// (bench/memory.ts, "what each part costs"). Sockets accepted while it loads wait, their data buffered.
+// transport (protocol, the org.bootc.Storage loop over the operations table; server.ts) and hands every socket
+// to it. Until a client connects, none of that code runs, so an idle daemon that is only used over D-Bus never
+// pays for it (bench/memory.ts, "what each part costs"). Sockets accepted while it loads wait, their data
+// buffered.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';

@@ -1,13 +1,15 @@
 // A Varlink server over a node:net server: NUL-terminated JSON messages on a unix stream socket, the
 // org.varlink.service interface, the standard errors, `more` (streamed replies with `continues`) and `oneway`.
-// It knows nothing about storage; interfaces are plugged in as {name, description, methods}.
+// It knows nothing about storage; interfaces are plugged in as IDL text with handlers, or as a table (a name, a
+// description provider, each method with its parameter check and handler): interfaces.ts.
 //
 // Limits and how they are enforced (each one documented in varlink/org.bootc.Storage.varlink too):
 //  * One message (a call) may be at most `maxMessageBytes` (1 MiB) long. Bytes beyond that without a NUL get
 //    the error org.varlink.service.InvalidParameter {parameter: "message"} (after the answers to the calls
 //    before it), a warning in the log, and the connection is closed. Nothing more is read from it.
-//  * Parameters are checked against the method's input struct in the interface description before the handler
-//    runs: a missing, unknown or wrongly typed one gets InvalidParameter {parameter: <its name>}.
+//  * Parameters are checked against the method's input fields (its table check, or its input struct in the IDL
+//    text) before the handler runs: a missing, unknown or wrongly typed one gets InvalidParameter
+//    {parameter: <its name>}.
 //  * A message that is not JSON, or JSON that is not an object, gets the same error and the connection is
 //    closed: the stream can no longer be trusted. A well-formed call object with a bad field (`method` not
 //    "interface.Method", `parameters` not an object, `more` and `oneway` both set, `upgrade`) gets
@@ -38,17 +40,35 @@ import { createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Admission, type AdmissionLimits, DEFAULT_ADMISSION_LIMITS, UNKNOWN_UID } from './admission.js';
 import { CLOSE_GRACE_MS, Connection } from './connection.js';
-import { checkParameters, parseIdl, type VarlinkIdl } from './idl.js';
-import { SERVICE_DESCRIPTION } from './service-interface.js';
+import {
+  type ServedInterface,
+  serveInterface,
+  type VarlinkCall,
+  type VarlinkInterface,
+  type VarlinkPeer,
+} from './interfaces.js';
+import { SERVICE_DESCRIPTION, serviceInterface } from './service-interface.js';
 import {
   encode,
+  INTERFACE_NAME,
   invalidParameter,
   isPlainObject,
+  MEMBER_NAME,
   VarlinkError,
   VarlinkErrors,
   type VarlinkParams,
 } from './wire.js';
 
+export type {
+  VarlinkCall,
+  VarlinkIdlInterface,
+  VarlinkInterface,
+  VarlinkMethod,
+  VarlinkPeer,
+  VarlinkTableInterface,
+  VarlinkTableMethod,
+} from './interfaces.js';
+export { type ParameterCheck, type ParamSpec, parameterCheck } from './params.js';
 export {
   encode,
   invalidParameter,
@@ -64,51 +84,6 @@ export { SERVICE_DESCRIPTION };
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 export const DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS = 30_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-
-/** What the server knows of a connection's peer from the moment it was accepted. */
-export interface VarlinkPeer {
-  /** The uid the kernel recorded at connect (SO_PEERCRED): the share the connection counts against. */
-  readonly uid: number;
-  /** Called once when the connection closes. */
-  release(): void;
-}
-
-/** What a method handler knows about the call it answers. */
-export interface VarlinkCall {
-  /** Fully-qualified method name, e.g. org.bootc.Storage.Pull. */
-  readonly method: string;
-  /** The client accepts several replies (`continues`). */
-  readonly more: boolean;
-  /** The client wants no reply at all. */
-  readonly oneway: boolean;
-  /** A number naming the connection in logs. */
-  readonly connection: number;
-  /** Aborted when the connection closes. */
-  readonly signal: AbortSignal;
-  /** The peer as `identify` bound it at accept; undefined where the server identifies nobody. */
-  readonly peer: VarlinkPeer | undefined;
-  /** Closes the connection after this call's reply (its peer can no longer be trusted). */
-  close(): void;
-  /**
-   * Sends an intermediate reply (`continues: true`) when the client asked for `more`; otherwise does nothing.
-   * Dropped while the client is behind on reading its replies. The handler's return value is the final reply.
-   */
-  notify(parameters: VarlinkParams): void;
-}
-
-export type VarlinkMethod = (
-  parameters: VarlinkParams,
-  call: VarlinkCall,
-) => Promise<VarlinkParams | undefined> | VarlinkParams | undefined;
-
-export interface VarlinkInterface {
-  /** The interface definition (IDL text): its name, methods and parameter types; returned by GetInterfaceDescription. */
-  description: string;
-  /** Implemented methods by short name. Methods declared in the description but absent here answer MethodNotImplemented. */
-  methods: Readonly<Record<string, VarlinkMethod>>;
-  /** Methods that must be called with `more: true` (ExpectedMore otherwise). */
-  requiresMore?: readonly string[];
-}
 
 export interface VarlinkServerOptions {
   vendor: string;
@@ -139,17 +114,10 @@ export interface VarlinkServerOptions {
   onActivity?: () => void;
 }
 
-interface RegisteredInterface extends VarlinkInterface {
-  idl: VarlinkIdl;
-}
-
-const INTERFACE_NAME = /^[A-Za-z](?:-*[A-Za-z0-9])*(?:\.[A-Za-z0-9](?:-*[A-Za-z0-9])*)+$/;
-const METHOD_NAME = /^[A-Z][A-Za-z0-9]*$/;
-
 export class VarlinkServer {
   /** The listening server: call `listen()` on it (a path, or `{fd: 3}` under socket activation). */
   readonly server: Server;
-  private readonly interfaces = new Map<string, RegisteredInterface>();
+  private readonly interfaces = new Map<string, ServedInterface>();
   private readonly conns = new Map<Connection, VarlinkPeer | undefined>();
   private readonly log: Logger;
   readonly maxMessageBytes: number;
@@ -169,17 +137,15 @@ export class VarlinkServer {
     this.admission = new Admission({ ...DEFAULT_ADMISSION_LIMITS, ...opts.limits });
     this.partialMessageTimeoutMs = opts.partialMessageTimeoutMs ?? DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    const service: VarlinkInterface = {
-      description: SERVICE_DESCRIPTION,
-      methods: { GetInfo: () => this.getInfo(), GetInterfaceDescription: (p) => this.getDescription(p) },
-    };
+    const service = serviceInterface(
+      () => this.getInfo(),
+      (p) => this.getDescription(p),
+    );
     for (const iface of [service, ...opts.interfaces]) {
-      const idl = parseIdl(iface.description);
-      if (this.interfaces.has(idl.name)) throw new Error(`varlink interface ${idl.name} registered twice`);
-      for (const m of [...Object.keys(iface.methods), ...(iface.requiresMore ?? [])]) {
-        if (!idl.methods.has(m)) throw new Error(`${idl.name}.${m} is implemented but not declared`);
-      }
-      this.interfaces.set(idl.name, { ...iface, idl });
+      const served = serveInterface(iface);
+      if (this.interfaces.has(served.name))
+        throw new Error(`varlink interface ${served.name} registered twice`);
+      this.interfaces.set(served.name, served);
     }
     // allowHalfOpen: a client may send its calls and shut down its writing side; it still gets its replies.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) =>
@@ -297,7 +263,7 @@ export class VarlinkServer {
     const dot = method.lastIndexOf('.');
     const ifaceName = method.slice(0, dot);
     const member = method.slice(dot + 1);
-    if (dot <= 0 || !INTERFACE_NAME.test(ifaceName) || !METHOD_NAME.test(member))
+    if (dot <= 0 || !INTERFACE_NAME.test(ifaceName) || !MEMBER_NAME.test(member))
       return fail(invalidParameter('method'));
     if (parameters !== undefined && parameters !== null && !isPlainObject(parameters))
       return fail(invalidParameter('parameters'));
@@ -305,13 +271,13 @@ export class VarlinkServer {
 
     const iface = this.interfaces.get(ifaceName);
     if (!iface) return fail(new VarlinkError(VarlinkErrors.InterfaceNotFound, { interface: ifaceName }));
-    const decl = iface.idl.methods.get(member);
+    const decl = iface.methods.get(member);
     if (!decl) return fail(new VarlinkError(VarlinkErrors.MethodNotFound, { method }));
-    const handler = Object.hasOwn(iface.methods, member) ? iface.methods[member] : undefined;
+    const handler = decl.run;
     if (!handler) return fail(new VarlinkError(VarlinkErrors.MethodNotImplemented, { method }));
-    if (iface.requiresMore?.includes(member) && more !== true)
+    if (iface.requiresMore.has(member) && more !== true)
       return fail(new VarlinkError(VarlinkErrors.ExpectedMore));
-    const bad = checkParameters(iface.idl, decl.in, params);
+    const bad = decl.check(params);
     if (bad !== undefined) return fail(invalidParameter(bad));
 
     let finished = false;
@@ -362,9 +328,9 @@ export class VarlinkServer {
   }
 
   private getDescription(p: VarlinkParams): VarlinkParams {
-    const name = p.interface as string; // checked against the IDL: a string
+    const name = p.interface as string; // checked (SERVICE_METHOD_INPUTS): a string
     const iface = this.interfaces.get(name);
     if (!iface) throw new VarlinkError(VarlinkErrors.InterfaceNotFound, { interface: name });
-    return { description: iface.description };
+    return { description: iface.describe() };
   }
 }

@@ -1,7 +1,7 @@
 // The Varlink transport: org.bootc.Storage on top of the protocol server. One loop over the operations table
-// (core/operations.ts): the protocol module checks each call against the IDL, the operation's schema parses
-// it, polkit authorizes the peer process exactly as D-Bus callers are, and the result is projected. No
-// storage logic here.
+// (core/operations.ts): the protocol module checks each call's parameters against the entry's `in` fields
+// (storage-interface.ts), the operation's schema parses them, polkit authorizes the peer process exactly as
+// D-Bus callers are, and the result is projected. No storage logic here.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { ReadGrants } from '../../authz/read-grants.js';
 import { varlinkName } from '../../core/contract.js';
 import { STREAMED_FIELDS } from '../../core/job-fields.js';
 import { type Job, viewJob, watchJob } from '../../core/job-view.js';
-import { type Caller, findOperation, type Operation, operationsOf } from '../../core/operations.js';
+import { type Caller, findOperation, type Operation } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { createError, toStorageError, wireErrorName } from '../../errors.js';
 
@@ -25,9 +25,9 @@ import {
   type VarlinkPeer,
   VarlinkServer,
 } from './protocol.js';
-import { STORAGE_VARLINK_IDL } from './storage-idl.js';
+import { storageInterface, VARLINK_INTERFACE } from './storage-interface.js';
 
-export const VARLINK_INTERFACE = 'org.bootc.Storage';
+export { VARLINK_INTERFACE };
 
 export interface VarlinkStorageServerOptions {
   service: StorageService;
@@ -201,17 +201,7 @@ export async function createVarlinkStorageServer(opts: VarlinkStorageServerOptio
     product: 'bootc-storaged',
     version: opts.version,
     url: opts.url ?? '',
-    interfaces: [
-      {
-        description: STORAGE_VARLINK_IDL,
-        methods: Object.fromEntries(
-          operationsOf('varlink').map((op) => [
-            op.name,
-            (p: VarlinkParams, call: VarlinkCall) => handle(op, p, call),
-          ]),
-        ),
-      },
-    ],
+    interfaces: [storageInterface(handle)],
     limits: opts.limits,
     maxMessageBytes: opts.maxMessageBytes,
     idleTimeoutMs: opts.idleTimeoutMs,

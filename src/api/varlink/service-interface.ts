@@ -1,5 +1,10 @@
 // org.varlink.service as every Varlink service describes it (https://varlink.org/Service), verbatim: what
-// GetInterfaceDescription returns for the service interface itself.
+// GetInterfaceDescription returns for the service interface itself. Served as a table (interfaces.ts): its two
+// methods' inputs are declared here beside the text, and a test holds them equal to the text parsed.
+
+import type { VarlinkMethod, VarlinkTableInterface } from './interfaces.js';
+import { type ParamSpec, parameterCheck } from './params.js';
+import { SERVICE_INTERFACE } from './wire.js';
 
 /** The description GetInterfaceDescription returns for org.varlink.service itself. */
 export const SERVICE_DESCRIPTION = `# The Varlink Service Interface is provided by every varlink service. It
@@ -38,3 +43,30 @@ error PermissionDenied ()
 # Method is expected to be called with 'more' set to true, but wasn't
 error ExpectedMore ()
 `;
+
+/** The input fields of org.varlink.service's methods, as SERVICE_DESCRIPTION declares them. */
+export const SERVICE_METHOD_INPUTS: Readonly<
+  Record<'GetInfo' | 'GetInterfaceDescription', readonly ParamSpec[]>
+> = {
+  GetInfo: [],
+  GetInterfaceDescription: [{ name: 'interface', type: 'string' }],
+};
+
+/** org.varlink.service as a table interface, answered by the server's own GetInfo and GetInterfaceDescription. */
+export function serviceInterface(
+  getInfo: VarlinkMethod,
+  getInterfaceDescription: VarlinkMethod,
+): VarlinkTableInterface {
+  const { GetInfo, GetInterfaceDescription } = SERVICE_METHOD_INPUTS;
+  return {
+    name: SERVICE_INTERFACE,
+    describe: () => SERVICE_DESCRIPTION,
+    methods: {
+      GetInfo: { check: parameterCheck(GetInfo), run: getInfo },
+      GetInterfaceDescription: {
+        check: parameterCheck(GetInterfaceDescription),
+        run: getInterfaceDescription,
+      },
+    },
+  };
+}

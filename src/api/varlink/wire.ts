@@ -1,7 +1,13 @@
 // The Varlink wire's small pieces every part of the server shares: the standard error names, the error reply,
-// the message encoding. (connection.ts and protocol.ts both use them; neither imports the other for them.)
+// the message encoding, the name rules. (connection.ts and protocol.ts both use them; neither imports the
+// other for them.)
 
 export const SERVICE_INTERFACE = 'org.varlink.service';
+
+/** A valid interface name (reverse-domain, https://varlink.org/Interface-Definition). */
+export const INTERFACE_NAME = /^[A-Za-z](?:-*[A-Za-z0-9])*(?:\.[A-Za-z0-9](?:-*[A-Za-z0-9])*)+$/;
+/** A valid method, type or error name: CamelCase. */
+export const MEMBER_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
 /** The standard error names of org.varlink.service. */
 export const VarlinkErrors = {

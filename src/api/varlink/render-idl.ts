@@ -1,12 +1,18 @@
-// Renders the generated part of varlink/org.bootc.Storage.varlink (everything after its hand-written header):
-// the struct types, one method per operation, and one error per public catalogue name.
+// Renders org.bootc.Storage's interface description from the operations table: the hand-written header, then
+// the struct types, one method per operation, and one error per public catalogue name. The one renderer: the
+// daemon calls it at the first GetInterfaceDescription (storage-interface.ts), scripts/generate-contract.mjs
+// writes its text to varlink/org.bootc.Storage.varlink.
 
-import { type Field, type Operation, varlinkName } from '../../src/core/contract.js';
-import { layoutDoc } from '../../src/core/doc-text.js';
-import { STREAMED_FIELDS } from '../../src/core/job-fields.js';
-import { operationsOf } from '../../src/core/operations.js';
-import { VARLINK_TYPES } from '../../src/core/wire-types.js';
-import { ERROR_CATALOGUE, WIRE_ERROR_NAMES } from '../../src/errors.js';
+import { type Field, type Operation, varlinkName } from '../../core/contract.js';
+import { layoutDoc } from '../../core/doc-text.js';
+import { STREAMED_FIELDS } from '../../core/job-fields.js';
+import { operationsOf } from '../../core/operations.js';
+import { VARLINK_TYPES } from '../../core/wire-types.js';
+import { ERROR_CATALOGUE, WIRE_ERROR_NAMES } from '../../errors.js';
+import { STORAGE_IDL_HEADER } from './storage-idl-header.js';
+
+/** The Varlink interface every operation is a method of. */
+export const VARLINK_INTERFACE = 'org.bootc.Storage';
 
 const WIDTH = 110;
 
@@ -49,7 +55,7 @@ function methodText(op: Operation): string {
 }
 
 /** The IDL after `interface org.bootc.Storage`. */
-export function renderIdlBody(): string {
+function renderIdlBody(): string {
   const parts: string[] = [];
   for (const t of VARLINK_TYPES) parts.push([...doc(t.doc), block(`type ${t.name} `, t.fields)].join('\n'));
   for (const op of operationsOf('varlink')) parts.push(methodText(op));
@@ -65,4 +71,9 @@ export function renderIdlBody(): string {
     );
   }
   return `${parts.join('\n\n')}\n`;
+}
+
+/** The whole interface description, as GetInterfaceDescription answers and varlink/org.bootc.Storage.varlink holds. */
+export function renderStorageIdl(): string {
+  return `${STORAGE_IDL_HEADER}interface ${VARLINK_INTERFACE}\n\n${renderIdlBody()}`;
 }
