@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-ALL=(reads pull concurrent queue prune reads-during-pull varlink-flood memory scale)
+ALL=(reads pull concurrent queue prune reads-during-pull varlink-flood huge-message memory scale)
 if [ $# -gt 0 ]; then
   BENCHES=("$@")
   WRITE_DOC=0

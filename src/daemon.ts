@@ -6,6 +6,7 @@
 import './no-inspector.js';
 import { join } from 'node:path';
 import dbus from 'dbus-next';
+import { onConnectionEnd } from './api/dbus/dbus-next-internals.js';
 import { BUS_NAME } from './api/dbus/members.js';
 import { limitIncomingMessages, STORAGE_MESSAGE_LIMITS } from './api/dbus/message-limit.js';
 import { DBusServer } from './api/dbus/server.js';
@@ -141,17 +142,14 @@ async function serve(handle: StoreHandle): Promise<number> {
   };
 
   // A lost bus connection is unrecoverable here: exit non-zero so systemd restarts us.
-  const conn = (bus as unknown as { _connection: NodeJS.EventEmitter & { stream?: NodeJS.EventEmitter } })
-    ._connection;
   const lost = () => {
     if (stopping) return;
     stopping = true;
     log.error('lost the bus connection');
     void service.shutdown().finally(() => process.exit(1));
   };
-  // 'end' for an orderly close; the stream's 'close' also covers a socket destroyed by an error.
-  conn.on('end', lost);
-  conn.stream?.on('close', lost);
+  // An orderly close, or a socket destroyed by an error (dbus-next's MessageBus says neither).
+  onConnectionEnd(bus, lost);
   bus.on('error', (err: Error) => log.error({ err: err.message }, 'bus error'));
   process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
   process.on('SIGINT', () => void stop(0, 'SIGINT'));

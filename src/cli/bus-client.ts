@@ -3,6 +3,8 @@
 // and reads job properties.
 
 import dbus from 'dbus-next';
+// The one module that touches dbus-next's internals; it imports nothing of the daemon (ARCHITECTURE.md).
+import { onConnectionEnd } from '../api/dbus/dbus-next-internals.js';
 import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/names.js';
 import { JOB_FIELDS, type JobFieldValues, propertyName } from '../jobs/job-fields.js';
 import { CliError, toOneLine } from './cli-error.js';
@@ -48,12 +50,8 @@ export async function connectStorageClient(opts: { interactive: boolean }): Prom
   });
   // A connection lost later fails the pending call through its own error; keep the emitter from throwing.
   bus.on('error', () => undefined);
-  // dbus-next's MessageBus says nothing when the connection ends; its stream does.
-  const stream = (bus as unknown as { _connection?: NodeJS.EventEmitter })._connection;
-  const closed = new Promise<void>((resolve) => {
-    stream?.once('end', () => resolve());
-    stream?.once('close', () => resolve());
-  });
+  // dbus-next's MessageBus says nothing when the connection ends; its connection and socket do.
+  const closed = new Promise<void>((resolve) => onConnectionEnd(bus, resolve));
   return { bus, interactive: opts.interactive, closed, disconnect: () => bus.disconnect() };
 }
 

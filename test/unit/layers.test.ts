@@ -40,8 +40,15 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'api/dbus': ['core', 'authz', 'errors'],
   'api/varlink': ['core', 'authz', 'errors'],
   // A bus client only: the wire names, the job fields' list, the exit statuses, its polkit agent child, the
-  // version it prints.
-  cli: ['errors', 'version', 'process', 'api/dbus:api/dbus/names.ts', 'jobs:jobs/job-fields.ts'],
+  // version it prints, and dbus-next's one door (to hear that its bus connection ended).
+  cli: [
+    'errors',
+    'version',
+    'process',
+    'api/dbus:api/dbus/names.ts',
+    'api/dbus:api/dbus/dbus-next-internals.ts',
+    'jobs:jobs/job-fields.ts',
+  ],
   schema: [],
   version: [],
   log: ['errors'],

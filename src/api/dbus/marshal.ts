@@ -4,16 +4,11 @@
 // marshalling a 30-image List than the whole round trip of a Ping. Little-endian, as dbus-next writes.
 
 import dbus from 'dbus-next';
-// @ts-expect-error dbus-next ships no types for its internals (pinned to 0.10.2 in package.json)
-import signatureModule from 'dbus-next/lib/signature.js';
+import { parseSignature, type SignatureElement } from './dbus-next-internals.js';
 
 /** A parsed signature element, as dbus-next's parser returns it. */
-interface Sig {
-  type: string;
-  child: Sig[];
-}
+type Sig = SignatureElement;
 
-const parseSignature: (s: string) => Sig[] = signatureModule.parseSignature;
 /** Parsed signatures: the daemon's replies and job properties use a few dozen; more are parsed each time. */
 const TREES = new Map<string, Sig[]>();
 const MAX_TREES = 256;

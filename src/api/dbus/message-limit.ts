@@ -5,17 +5,33 @@
 // header fields first, and drops a method call or signal whose body is over the limit without reading it into
 // memory (a call is answered with InvalidArgument). Replies are never limited. Everything else is parsed
 // exactly as dbus-next 0.10.2 (lib/message.js unmarshalMessages) does it, with its own DBusBuffer.
+// A refused body still has to come off the socket before the next message can be read, and every Exists behind
+// it waits for that. Through the stream, 16 MB is 250 reads of 64 KiB, each into a new buffer, each its own
+// turn of the event loop ('readable', read, readStop/readStart): ~18 ms of CPU, 20-90 ms on a busy machine
+// (bench/huge-message.ts). So once the stream holds none of it, the rest is read straight from the socket into
+// one reused buffer, as much as the socket holds at once (~210 KiB, what the bus's send buffer lets through).
 
+import { readSync } from 'node:fs';
+import { Socket } from 'node:net';
 import dbus from 'dbus-next';
-// @ts-expect-error dbus-next ships no types for its internals (pinned to 0.10.2 in package.json)
-import constants from 'dbus-next/lib/constants.js';
-// @ts-expect-error as above
-import DBusBuffer from 'dbus-next/lib/dbus-buffer.js';
-// @ts-expect-error as above
-import messageModule from 'dbus-next/lib/message.js';
 import { MAX_LIST_ARGS, MAX_REFERENCE_LENGTH } from '../../core/targets.js';
 import { createError } from '../../errors.js';
 import { noteParsed, TRACE_CALLS } from './call-trace.js';
+import {
+  connectionStream,
+  emitConnectionError,
+  HEADER_FIELD_NAMES,
+  hasMessageReader,
+  isConnected,
+  LITTLE_ENDIAN,
+  type MessageReader,
+  type MessageStream,
+  onceConnected,
+  type RawMessage,
+  readBody,
+  readHeaderFields,
+  replaceMessageReader,
+} from './dbus-next-internals.js';
 import { mapErrorToDBus } from './map-error.js';
 
 const MiB = 1024 * 1024;
@@ -70,6 +86,18 @@ export interface MessageLimits {
   maxListItems?: number;
   /** Told about each message refused (a call is also answered with InvalidArgument). */
   onRefused?: (refused: RefusedMessage) => void;
+  /** Told when a refused body has been read and thrown away, and how (for tests and benchmarks). */
+  onDiscarded?: (discarded: DiscardedBody) => void;
+}
+
+/** How the bytes of one refused body left the socket. */
+export interface DiscardedBody {
+  bodyBytes: number;
+  /** Bytes the stream had already read (in its own 64 KiB chunks) and handed over. */
+  fromStream: number;
+  /** Bytes read straight from the socket into the one reused buffer, and in how many reads. */
+  fromSocket: number;
+  socketReads: number;
 }
 
 const METHOD_CALL = 1;
@@ -77,31 +105,15 @@ const SIGNAL = 4;
 const NO_REPLY_EXPECTED = 0x1;
 const HEADER_BYTES = 16;
 const EMPTY = Buffer.alloc(0);
-const LITTLE_ENDIAN: number = constants.endianness.le;
-const FIELD_NAMES: readonly (string | null)[] = constants.headerTypeName;
-/** The element of the header-field array, a(yv), as dbus-next's signature parser spells it. */
-const FIELD_TREE = {
-  type: '(',
-  child: [
-    { type: 'y', child: [] },
-    { type: 'v', child: [] },
-  ],
-};
-
-type Chunk = Buffer | { data: Buffer; fds?: unknown[] };
-interface MessageStream {
-  readableLength: number;
-  read(size: number): Chunk | null;
-  on(event: 'readable', listener: () => void): unknown;
-}
-type RawMessage = Record<string, unknown> & { serial: number; type: number; flags: number };
-type Reader = (stream: MessageStream, onMessage: (msg: RawMessage) => void, opts: unknown) => void;
-interface Connection {
-  stream?: MessageStream;
-  state?: string;
-  once(event: 'connect', listener: () => void): unknown;
-  emit(event: 'error', err: Error): boolean;
-}
+/**
+ * The buffer a refused body is read into and overwritten, allocated on the first refusal: more than a unix socket
+ * holds with the sender's default send buffer (208 KiB; the bus writes 219,264 bytes at a time), so one read
+ * empties it.
+ */
+const DISCARD_BUFFER_BYTES = 256 * 1024;
+/** At most this much of a refused body is read in one turn of the event loop: other connections have theirs. */
+const DISCARD_PER_TURN = 1024 * 1024;
+let discardBuffer: Buffer | undefined;
 interface Limiter extends MessageLimits {
   bus: dbus.MessageBus;
   reading: boolean;
@@ -115,31 +127,34 @@ let installed = false;
  * starts its reader once the handshake is done, on a later tick). Throws when that is too late.
  */
 export function limitIncomingMessages(bus: dbus.MessageBus, limits: MessageLimits): void {
-  const conn = (bus as unknown as { _connection?: Connection })._connection;
-  const stream = conn?.stream;
-  if (!conn || typeof stream?.read !== 'function' || typeof messageModule?.unmarshalMessages !== 'function') {
+  const stream = connectionStream(bus);
+  if (typeof stream?.read !== 'function' || !hasMessageReader()) {
     throw createError('InvalidArgument', 'not a dbus-next 0.10 connection: its messages cannot be limited');
   }
-  if (conn.state === 'connected') {
+  if (isConnected(bus)) {
     throw createError('InvalidArgument', 'the bus connection already reads messages: limit it when created');
   }
   if (!installed) {
-    const original: Reader = messageModule.unmarshalMessages;
     installed = true;
-    // connection.js looks the reader up on the module when the handshake ends: any other stream keeps it.
-    messageModule.unmarshalMessages = function (this: unknown, s: MessageStream, onMessage, opts) {
-      const limiter = limited.get(s);
-      if (!limiter) return original.call(this, s, onMessage, opts);
-      limiter.reading = true;
-      readMessages(s, onMessage, opts, limiter);
-    } satisfies Reader;
+    // dbus-next looks its reader up when a handshake ends (dbus-next-internals.ts): any other stream keeps it.
+    replaceMessageReader(
+      (original) =>
+        function (this: unknown, s: MessageStream, onMessage, opts) {
+          const limiter = limited.get(s);
+          if (!limiter) return original.call(this, s, onMessage, opts);
+          limiter.reading = true;
+          readMessages(s, onMessage, opts, limiter);
+        } satisfies MessageReader,
+    );
   }
   const limiter: Limiter = { ...limits, bus, reading: false };
   limited.set(stream, limiter);
   // dbus-next starts its reader right after 'connect'; if ours was not started, nothing is limited: say so.
-  conn.once('connect', () =>
+  onceConnected(bus, () =>
     setImmediate(() => {
-      if (!limiter.reading) conn.emit('error', new Error('the D-Bus message size limit is not in effect'));
+      if (!limiter.reading) {
+        emitConnectionError(bus, new Error('the D-Bus message size limit is not in effect'));
+      }
     }),
   );
 }
@@ -155,6 +170,7 @@ function readMessages(
   let message: RawMessage | undefined; // the header fields of the message being read
   let fds: unknown[] | undefined;
   let dropping = 0; // bytes of a refused body still to be read and thrown away
+  let discarded: DiscardedBody | undefined; // how they went, when someone wants to know
   let parseStart = 0n; // when tracing (call-trace.ts): when this message's header fields began to be parsed
   const take = (size: number): Buffer | undefined => {
     const chunk = stream.read(size);
@@ -165,12 +181,31 @@ function readMessages(
     return data.length === size ? data : undefined;
   };
   stream.on('readable', () => {
+    let budget = DISCARD_PER_TURN; // what may still be read from the socket in this turn
     for (;;) {
       if (dropping > 0) {
-        // Only what is already buffered: the stream never has to hold the whole body.
+        if (stream.readableLength === 0 && budget > 0) {
+          // Nothing buffered: take the rest from the socket, up to what it holds now (a short read says so).
+          const want = Math.min(dropping, budget, DISCARD_BUFFER_BYTES);
+          const n = discardFromSocket(stream, want);
+          budget = n < want ? 0 : budget - n;
+          if (n > 0) {
+            dropping -= n;
+            if (discarded) {
+              discarded.fromSocket += n;
+              discarded.socketReads += 1;
+            }
+            if (dropping === 0) discardedAll(limiter, discarded);
+            continue;
+          }
+        }
+        // Only what is already buffered, one read at a time: the stream never holds the whole body. (Asking
+        // for 1 byte of an empty stream returns nothing and has it read the socket again.)
         const chunk = take(Math.min(dropping, Math.max(1, stream.readableLength)));
         if (!chunk) return;
         dropping -= chunk.length;
+        if (discarded) discarded.fromStream += chunk.length;
+        if (dropping === 0) discardedAll(limiter, discarded);
         continue;
       }
       if (!header) {
@@ -192,6 +227,9 @@ function readMessages(
         if (limit !== undefined && bodyBytes > limit) {
           const refused = message;
           dropping = bodyBytes;
+          discarded = limiter.onDiscarded
+            ? { bodyBytes, fromStream: 0, fromSocket: 0, socketReads: 0 }
+            : undefined;
           header = message = undefined;
           refuse(limiter, refused, bodyBytes, limit);
           continue;
@@ -207,12 +245,40 @@ function readMessages(
         continue;
       }
       if (bodyBytes > 0 && msg.signature) {
-        msg.body = new DBusBuffer(body, 0, h[0], fds, opts).read(msg.signature);
+        msg.body = readBody(body, h[0]!, msg.signature as string, fds, opts);
       }
       if (TRACE_CALLS) noteParsed(parseStart);
       onMessage(msg);
     }
   });
+}
+
+/**
+ * Reads up to `max` bytes from the socket under `stream` into the discard buffer, bypassing the stream: 0 when
+ * the socket is empty (EAGAIN: libuv makes every socket it opens or adopts non-blocking), at its end, or when the
+ * stream is no socket with a descriptor (then the stream reads as usual). Only bytes the stream has not read yet are
+ * taken, and never more than the refused body still holds, so the stream's next read starts at the next message.
+ */
+function discardFromSocket(stream: MessageStream, max: number): number {
+  // A plain net.Socket (what dbus-next connects with): a subclass such as a TLS socket has other bytes on its fd.
+  if (Object.getPrototypeOf(stream) !== Socket.prototype) return 0;
+  const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return 0;
+  discardBuffer ??= Buffer.allocUnsafeSlow(DISCARD_BUFFER_BYTES);
+  try {
+    return readSync(fd, discardBuffer, 0, Math.min(max, discardBuffer.length), null);
+  } catch {
+    return 0; // EAGAIN; any other error is the stream's to find on its own next read
+  }
+}
+
+function discardedAll(limiter: Limiter, discarded: DiscardedBody | undefined): void {
+  if (!discarded) return;
+  try {
+    limiter.onDiscarded?.(discarded);
+  } catch {
+    // as for onRefused: nothing may escape into the stream's 'readable' event
+  }
 }
 
 /** The header as dbus-next builds it: serial, type, flags and one property per header field. */
@@ -224,12 +290,9 @@ function parseFields(
   fds: unknown[] | undefined,
   opts: unknown,
 ): RawMessage {
-  const parsed: [number, [unknown, [unknown]]][] = new DBusBuffer(fields, 0, header[0], fds, opts).readArray(
-    FIELD_TREE,
-    fieldBytes,
-  );
+  const parsed = readHeaderFields(fields, header[0]!, fieldBytes, fds, opts);
   const message: RawMessage = { serial, type: header[1]!, flags: header[2]! };
-  for (const [code, [, [value]]] of parsed) message[String(FIELD_NAMES[code])] = value;
+  for (const [code, [, [value]]] of parsed) message[String(HEADER_FIELD_NAMES[code])] = value;
   return message;
 }
 

@@ -4,6 +4,7 @@
 // is shorter. A bus that is not a connected dbus-next 0.10 connection (a test's fake) gets bus.send.
 
 import dbus from 'dbus-next';
+import { connectionStream, isConnected, type ReplyStream } from './dbus-next-internals.js';
 import { signatureTree, WireWriter, writeValue } from './marshal.js';
 
 const LITTLE_ENDIAN = 0x6c; // 'l'
@@ -12,22 +13,6 @@ const PROTOCOL_VERSION = 1;
 const FIELD_REPLY_SERIAL = 5;
 const FIELD_DESTINATION = 6;
 const FIELD_SIGNATURE = 8;
-
-interface Stream {
-  writable: boolean;
-  supportsUnixFd?: boolean;
-  write(chunk: Buffer | { data: Buffer; fds: number[] }): boolean;
-  cork?(): void;
-  uncork?(): void;
-}
-interface Connection {
-  state?: string;
-  stream?: Stream;
-}
-interface Serials {
-  newSerial?: () => number;
-  _connection?: Connection;
-}
 
 /** A body at least this large goes out after its header as a second chunk of one writev, not copied. */
 const SEPARATE_BODY_BYTES = 1024;
@@ -116,12 +101,13 @@ export class ReplyWriter {
 
   /** Whether replies go straight to the socket: a connected dbus-next connection (not a test's fake bus). */
   get direct(): boolean {
-    const bus = this.bus as unknown as Serials;
-    return (
-      bus._connection?.state === 'connected' &&
-      !!bus._connection.stream &&
-      typeof bus.newSerial === 'function'
-    );
+    return this.stream() !== undefined;
+  }
+
+  /** The socket replies are written to, when they may be (a connected bus that hands out serials). */
+  private stream(): ReplyStream | undefined {
+    if (!isConnected(this.bus) || typeof this.bus.newSerial !== 'function') return undefined;
+    return connectionStream(this.bus);
   }
 
   /** The reply to `call` with these values (dbus-next's JS form), or a body already marshalled by marshalBody. */
@@ -131,8 +117,8 @@ export class ReplyWriter {
     body: readonly unknown[] | Buffer,
     trace?: { mark(stage: string): void },
   ): void {
-    const bus = this.bus as unknown as Required<Serials>;
-    const stream = this.direct ? bus._connection.stream : undefined;
+    const bus = this.bus;
+    const stream = this.stream();
     if (
       stream &&
       Buffer.isBuffer(body) &&

@@ -316,6 +316,13 @@ export class DBusServer {
     else await ask();
   }
 
+  /**
+   * org.freedesktop.DBus.Properties, answered here and not by dbus-next's own Get/GetAll: that handler
+   * (lib/service/handlers.js) answers only for Interface objects exported with bus.export, and the daemon exports
+   * none. Every call to our paths goes through route (addMethodHandler), which sees the message (sender, flags),
+   * so a job's Get/GetAll is authorized like ListJobs before the job is even looked up; dbus-next's handlers are
+   * never told who asked. Job objects also come and go with the queue, and '' as the interface is accepted.
+   */
   private handleProperties(msg: dbus.Message, iface: string, job?: Job): [string, unknown[]] {
     const values = iface === STORAGE_IFACE ? this.storageProps() : jobProps(job!);
     const defs = iface === STORAGE_IFACE ? STORAGE_PROPERTIES : JOB_PROPERTIES;
