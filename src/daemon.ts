@@ -20,7 +20,7 @@ import { type DaemonOptions, OptionError, parseDaemonArgs, renderHelp } from './
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
 import { compactHeapWhenIdle } from './process/compact-heap.js';
-import { killAllPodman } from './storage/run-podman.js';
+import { killStoreProcesses } from './storage/run-in-store.js';
 import { STORE_SUBPATH, Store } from './storage/store.js';
 import { notifySystemd, startWatchdog } from './systemd-notify.js';
 import { VERSION } from './version.js';
@@ -135,7 +135,7 @@ async function serve(handle: StoreHandle): Promise<number> {
     await notifySystemd('STOPPING=1');
     await service.shutdown().catch(() => undefined);
     await varlink.close().catch(() => undefined); // after the jobs: waiting Varlink callers get Canceled first
-    await killAllPodman().catch(() => undefined);
+    await killStoreProcesses().catch(() => undefined);
     await bus.releaseName(BUS_NAME).catch(() => undefined);
     bus.disconnect();
     resolveExit(code);

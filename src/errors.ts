@@ -58,8 +58,8 @@ export const ERROR_CATALOGUE = {
     wire: 'internal',
     exit: EXIT.PULL_OR_STORAGE_FAILED,
   },
-  PodmanMissing: {
-    description: 'A required helper binary (podman, unshare, setpriv) is not installed.',
+  ToolMissing: {
+    description: 'A required program (podman, skopeo, unshare, setpriv) is not installed.',
     wire: 'internal',
     exit: EXIT.PULL_OR_STORAGE_FAILED,
   },

@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { createError, type StorageError } from '../errors.js';
 import { findExecutable } from './find-executable.js';
 import type { ImageReference } from './reference.js';
-import { AUTH_FD, RUNROOT_FD, STORAGE_ALIAS_DIR } from './run-podman.js';
+import { AUTH_FD, RUNROOT_FD, STORAGE_ALIAS_DIR } from './run-in-store.js';
 
 /** The storage.conf files podman reads (the first that exists), as containers/storage looks them up. */
 const STORAGE_CONF_PATHS = ['/etc/containers/storage.conf', '/usr/share/containers/storage.conf'];

@@ -7,7 +7,7 @@ import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ensureLabeled, type Relabeler } from './relabel.js';
-import { assertSuccess, type RunPodmanResult } from './run-podman.js';
+import { assertSuccess, type RunInStoreResult } from './run-in-store.js';
 
 /**
  * Creates the store at `storePath` when it is missing (labelling it), or labels an existing one that has no
@@ -17,7 +17,7 @@ export async function initializeStore(
   storePath: string,
   relabel: Relabeler,
   log: Logger,
-  runInit: (dir: string) => Promise<RunPodmanResult>,
+  runInit: (dir: string) => Promise<RunInStoreResult>,
 ): Promise<void> {
   if (existsSync(storePath)) {
     await ensureLabeled(storePath, relabel);

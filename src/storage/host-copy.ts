@@ -13,10 +13,10 @@ import {
   assertSuccess,
   lastLine,
   RUNROOT_FD,
-  type RunPodmanOptions,
-  type RunPodmanResult,
+  type RunInStoreOptions,
+  type RunInStoreResult,
   STORAGE_ALIAS_DIR,
-} from './run-podman.js';
+} from './run-in-store.js';
 
 /** What the copy needs of the store: its paths, limits, log and podman runner (undefined bind: no namespace). */
 export interface HostCopyContext {
@@ -28,8 +28,8 @@ export interface HostCopyContext {
   run(
     bindSource: string | undefined,
     args: readonly string[],
-    opts: Partial<RunPodmanOptions>,
-  ): Promise<RunPodmanResult>;
+    opts: Partial<RunInStoreOptions>,
+  ): Promise<RunInStoreResult>;
 }
 
 /** Copies `input` from the host's default store into ours; NotFound when the host does not have it. */

@@ -4,7 +4,7 @@
 
 import { createError } from '../errors.js';
 import { findExecutable } from './find-executable.js';
-import type { Toolchain } from './run-podman.js';
+import type { Toolchain } from './run-in-store.js';
 
 /** Environment variables that would let podman read credentials other than the ones we hand it. */
 const CREDENTIAL_ENV = ['REGISTRY_AUTH_FILE', 'DOCKER_CONFIG', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'HOME'];
@@ -37,7 +37,7 @@ export function resolveToolchain(podman = 'podman', pathEnv = process.env.PATH):
   ] as const) {
     const path = findExecutable(name, pathEnv);
     if (!path) {
-      throw createError('PodmanMissing', `required program "${name}" was not found on PATH`, {
+      throw createError('ToolMissing', `required program "${name}" was not found on PATH`, {
         program: name,
       });
     }

@@ -32,7 +32,7 @@ export const relabelWithRestorecon: Relabeler = async (storeDir) => {
   const restorecon = findExecutable('restorecon');
   const unshare = findExecutable('unshare');
   if (!restorecon || !unshare) {
-    throw createError('PodmanMissing', 'SELinux is enabled but restorecon or unshare is missing');
+    throw createError('ToolMissing', 'SELinux is enabled but restorecon or unshare is missing');
   }
   const script = `mount --bind -- . "$0" && exec "$1" -R -F -- "$0"`;
   const r = await runSupervised(

@@ -5,7 +5,7 @@
 import { findExecutable } from './find-executable.js';
 import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import type { ImageReference } from './reference.js';
-import { lastLine, type RunPodmanResult } from './run-podman.js';
+import { lastLine, type RunInStoreResult } from './run-in-store.js';
 
 /** The size, or why there is none (skopeo missing, the registry refused, an unusable manifest). */
 export type RemoteSizeAnswer = { size: RemoteSize } | { size: undefined; reason: string };
@@ -14,7 +14,7 @@ export interface RemoteSizeQuery {
   /** PATH and CONTAINERS_REGISTRIES_CONF of the store's podman environment. */
   env: NodeJS.ProcessEnv;
   /** Runs `program args` with the store's credentials, capturing stdout (Store.run, outside any namespace). */
-  run: (program: string, args: readonly string[]) => Promise<RunPodmanResult>;
+  run: (program: string, args: readonly string[]) => Promise<RunInStoreResult>;
   /**
    * The pull runs beside the query (a re-pull of a present image): ask at the lowest CPU priority so it
    * never slows the pull. Otherwise the pull waits for this answer (the space check), and nice 19 would only

@@ -6,7 +6,7 @@ import { createError, type StorageError } from '../errors.js';
 import { imageKeys, referenceKeys, resolveTarget } from './image-match.js';
 import type { ImageEntry } from './parse-image-list.js';
 import { parseImageTarget, parseReference } from './reference.js';
-import { assertSuccess, type RunPodmanResult } from './run-podman.js';
+import { assertSuccess, type RunInStoreResult } from './run-in-store.js';
 
 /** At most this many images per `podman image rm` (keeps argv bounded, as upstream does). */
 export const REMOVE_CHUNK = 100;
@@ -26,7 +26,7 @@ export interface RemovalOptions extends CallOptions {
 export interface RemovalContext {
   list(opts: CallOptions): Promise<ImageEntry[]>;
   /** `podman image rm -- ARGS` against the store. */
-  rm(args: string[], opts: CallOptions): Promise<RunPodmanResult>;
+  rm(args: string[], opts: CallOptions): Promise<RunInStoreResult>;
   log: Logger;
 }
 

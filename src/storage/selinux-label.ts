@@ -252,7 +252,7 @@ async function runTool(
 function requireTool(name: string, pathEnv: string | undefined): string {
   const found = findExecutable(name, pathEnv);
   if (!found) {
-    throw createError('PodmanMissing', `${name} is needed to label the image store but is not installed`, {
+    throw createError('ToolMissing', `${name} is needed to label the image store but is not installed`, {
       program: name,
     });
   }

@@ -22,12 +22,12 @@ import {
   assertSuccess,
   lastLine,
   RUNROOT_FD,
-  type RunPodmanOptions,
-  type RunPodmanResult,
-  runPodman,
+  type RunInStoreOptions,
+  type RunInStoreResult,
+  runInStore,
   STORAGE_ALIAS_DIR,
   type Toolchain,
-} from './run-podman.js';
+} from './run-in-store.js';
 import { createDeploymentRelabeler } from './selinux-label.js';
 import { prepareStoreLocation } from './store-location.js';
 import {
@@ -49,7 +49,7 @@ export type { RemoteSizeAnswer } from './remote-size.js';
 export type { CallOptions, RemovalOptions } from './removal.js';
 export type { FetchedImage, StoreOptions } from './store-options.js';
 
-type RunOpts = Partial<RunPodmanOptions> & {
+type RunOpts = Partial<RunInStoreOptions> & {
   extraEnv?: Record<string, string> | undefined;
   /** The call talks to a registry: hand it the sysroot's credentials. */
   registry?: boolean;
@@ -219,7 +219,7 @@ export class Store {
   async pull(ref: ImageReference, opts: PullOptions = {}): Promise<FetchedImage> {
     this.log.info({ image: ref.canonical, copier: this.copier ?? 'podman' }, 'pulling image');
     let configId: string | undefined;
-    let result: RunPodmanResult;
+    let result: RunInStoreResult;
     try {
       const common = {
         registry: true,
@@ -335,7 +335,7 @@ export class Store {
   }
 
   /** Runs podman against this store: `--root /run/bootc/storage --runroot /proc/self/fd/3 ARGS`. */
-  private podman(args: readonly string[], opts: RunOpts): Promise<RunPodmanResult> {
+  private podman(args: readonly string[], opts: RunOpts): Promise<RunInStoreResult> {
     return this.runIn(this.storePath, args, opts);
   }
 
@@ -355,7 +355,7 @@ export class Store {
     bindSource: string | undefined,
     args: readonly string[],
     opts: RunOpts,
-  ): Promise<RunPodmanResult> {
+  ): Promise<RunInStoreResult> {
     if (this.runrootFd === undefined) throw createError('StorageFailure', 'the store is closed');
     // Only calls that reach a registry get (and validate) the sysroot's credentials; a broken auth.json then
     // fails pulls with a named error while list, exists and rm keep working.
@@ -365,7 +365,7 @@ export class Store {
     this.log.debug({ authFile: auth.path ?? null, args: logged }, 'running podman');
     const authFd = createAnonymousFile(this.stateDir, auth.content);
     try {
-      return await runPodman({
+      return await runInStore({
         ...opts,
         tools: this.tools,
         args,

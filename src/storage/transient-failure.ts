@@ -5,7 +5,7 @@
 // (a local docker-registry behind a misbehaving proxy); the lines they print are quoted beside each rule.
 
 import { isStorageError } from '../errors.js';
-import { lastLine } from './run-podman.js';
+import { lastLine } from './run-in-store.js';
 
 /** Why a failure is worth a retry. */
 export type TransientReason =

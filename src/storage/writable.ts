@@ -37,7 +37,7 @@ const MOUNT_TIMEOUT_MS = 10_000;
 async function runMount(args: string[]): Promise<void> {
   const mount = findExecutable('mount');
   if (!mount) {
-    throw createError('PodmanMissing', 'required program "mount" was not found on PATH', {
+    throw createError('ToolMissing', 'required program "mount" was not found on PATH', {
       program: 'mount',
     });
   }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
 import { freeBytesAt } from '../../src/storage/free-space.js';
 import { parseReference } from '../../src/storage/reference.js';
-import { countRunningPodman } from '../../src/storage/run-podman.js';
+import { countStoreProcesses } from '../../src/storage/run-in-store.js';
 import { Store } from '../../src/storage/store.js';
 import { type FlakyProxy, startFlakyProxy } from '../helpers/flaky-proxy.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
@@ -80,7 +80,7 @@ describe('a pull that cannot fit', () => {
     expect(Math.max(...p.snapshots.map((s) => s.bytesDone))).toBe(0);
     expect(await store.list()).toEqual(listBefore);
     expect(Math.abs(freeBytesAt(store.storePath) - freeBefore)).toBeLessThan(MiB);
-    expect(countRunningPodman()).toBe(0);
+    expect(countStoreProcesses()).toBe(0);
 
     execFileSync('mount', ['-o', 'remount,size=200m', sb.sysroot]);
     try {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
 import { parseReference } from '../../src/storage/reference.js';
-import { countRunningPodman } from '../../src/storage/run-podman.js';
+import { countStoreProcesses } from '../../src/storage/run-in-store.js';
 import { Store } from '../../src/storage/store.js';
 import { type FlakyProxy, startFlakyProxy } from '../helpers/flaky-proxy.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
@@ -213,7 +213,7 @@ describe('bounds', () => {
     expect(error?.name).toBe('Canceled');
     expect(Date.now() - canceledAt).toBeLessThan(1000);
     expect(statuses(repo)).toEqual([503]);
-    expect(countRunningPodman()).toBe(0);
+    expect(countStoreProcesses()).toBe(0);
   });
 });
 

@@ -9,7 +9,7 @@ import { decidePull, fetchedResult, type PullPolicy } from '../../src/core/pull-
 import { isStorageError } from '../../src/errors.js';
 import { findImage } from '../../src/storage/image-match.js';
 import { parseReference } from '../../src/storage/reference.js';
-import { countRunningPodman } from '../../src/storage/run-podman.js';
+import { countStoreProcesses } from '../../src/storage/run-in-store.js';
 import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { readOurMounts } from '../helpers/mounts.js';
@@ -98,7 +98,7 @@ describe('create and open', () => {
     const sb = newSandbox();
     const err = await expectError(
       Store.create({ sysroot: sb.sysroot, run: sb.run, env: sb.env, podman: 'podman-not-installed' }),
-      'PodmanMissing',
+      'ToolMissing',
     );
     expect(err.message).toContain('podman-not-installed');
     expect(existsSync(join(sb.sysroot, `${STORE_SUBPATH}.tmp`))).toBe(false);
@@ -414,7 +414,7 @@ describe('cancellation and isolation', () => {
     });
     await expectError(pull, 'Canceled');
     expect(Date.now() - started).toBeLessThan(30_000);
-    expect(countRunningPodman()).toBe(0);
+    expect(countStoreProcesses()).toBe(0);
     const { stdout } = await run('pgrep', ['-f', `${proxy.host}/${ref}`]).catch(() => ({ stdout: '' }));
     expect(stdout.trim()).toBe('');
     expect(await store.list()).toEqual([]);

@@ -24,7 +24,7 @@ describe('the error catalogue on the wire', () => {
 
   it('never sends an internal name: PullFailed while pulling, StorageFailure otherwise, on both', () => {
     const internal = ERROR_NAMES.filter((n) => ERROR_CATALOGUE[n].wire === 'internal');
-    expect(internal.sort()).toEqual(['AuthFileInvalid', 'PodmanFailed', 'PodmanMissing', 'TimedOut']);
+    expect(internal.sort()).toEqual(['AuthFileInvalid', 'PodmanFailed', 'TimedOut', 'ToolMissing']);
     for (const n of internal) {
       expect(mapErrorToDBus(createError(n, 'x'), true).name).toBe('org.bootc.Storage.Error.PullFailed');
       expect(mapErrorToVarlink(createError(n, 'x'), false).error).toBe('org.bootc.Storage.StorageFailure');

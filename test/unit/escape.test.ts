@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeControls } from '../../src/errors.js';
 import { formatJournalLine } from '../../src/log.js';
-import { lastLine } from '../../src/storage/run-podman.js';
+import { lastLine } from '../../src/storage/run-in-store.js';
 
 describe('escapeControls', () => {
   it('escapes NUL, line breaks and other control characters, and keeps ordinary text', () => {

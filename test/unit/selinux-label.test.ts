@@ -229,7 +229,7 @@ describe('relabelling the store', () => {
     const fc = join(tmp.path, 'fc');
     writeFileSync(fc, fileContexts('a'));
     await expect(relabelFromFileContexts(store, fc, { pathEnv: '/nonexistent' })).rejects.toMatchObject({
-      name: 'PodmanMissing',
+      name: 'ToolMissing',
       message: expect.stringContaining('matchpathcon'),
     });
     await expect(relabelFromFileContexts(store, join(tmp.path, 'no-such-fc'))).rejects.toMatchObject({

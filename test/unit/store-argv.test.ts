@@ -9,7 +9,7 @@ import { isStorageError } from '../../src/errors.js';
 import { buildPodmanEnv } from '../../src/storage/podman-env.js';
 import { parseReference } from '../../src/storage/reference.js';
 import { REMOVE_CHUNK } from '../../src/storage/removal.js';
-import { countRunningPodman } from '../../src/storage/run-podman.js';
+import { countStoreProcesses } from '../../src/storage/run-in-store.js';
 import { STORE_SUBPATH, Store } from '../../src/storage/store.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -255,7 +255,7 @@ describe('exit codes', () => {
     const err = await caught(
       Store.create({ sysroot: join(tmp.path, 'fresh'), run: runDir, env, podman: 'nopodman' }),
     );
-    expect(err.name).toBe('PodmanMissing');
+    expect(err.name).toBe('ToolMissing');
     expect(err.message).toContain('nopodman');
     expect(existsSync(join(tmp.path, 'fresh'))).toBe(false);
   });
@@ -312,7 +312,7 @@ describe('cancellation', () => {
     const pid = Number(readFileSync(`${log}.pid`, 'utf8'));
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
     expect(err.details.signal).toBe('SIGKILL');
-    expect(countRunningPodman()).toBe(0);
+    expect(countStoreProcesses()).toBe(0);
     store.close();
   });
 

@@ -68,7 +68,7 @@ export const STORAGE_IDL_HEADER = `# org.bootc.Storage: bootc's private containe
 # Errors
 # ======
 # Programs branch on the error name only; "message" is human-readable text for logs and users. Failure names
-# used only inside the daemon (PodmanFailed, PodmanMissing, TimedOut, AuthFileInvalid) are never sent: during
+# used only inside the daemon (PodmanFailed, ToolMissing, TimedOut, AuthFileInvalid) are never sent: during
 # Pull and PullFromHost they are reported as PullFailed, everywhere else as StorageFailure, with the detail in
 # the message. Registry credentials are never included in any error.
 `;

@@ -1,7 +1,8 @@
-// Runs one podman process, optionally inside a private mount namespace where a store directory is bind-mounted
-// at the fixed alias path. The supervised runner (process/supervise.ts) owns the process's life: capped
-// stdout/stderr, the AbortSignal (SIGTERM to the process group, SIGKILL after a grace period), a timeout; here are
-// the argv (with parent-death cleanup via setpriv), the fds, the running-podman registry and the named errors.
+// Runs one program on the store (podman, or skopeo for pulls and size queries), optionally inside a private
+// mount namespace where a store directory is bind-mounted at the fixed alias path. The supervised runner
+// (process/supervise.ts) owns the process's life: capped stdout/stderr, the AbortSignal (SIGTERM to the process
+// group, SIGKILL after a grace period), a timeout; here are the argv (with parent-death cleanup via setpriv), the
+// fds, the registry of running store processes and the named errors.
 
 import { createError, escapeControls } from '../errors.js';
 import { type SupervisedProcess, startSupervised } from '../process/supervise.js';
@@ -26,7 +27,7 @@ export interface Toolchain {
   sh: string;
 }
 
-export interface RunPodmanOptions {
+export interface RunInStoreOptions {
   tools: Toolchain;
   /** Run this program instead of podman (skopeo), with the same fds, environment and supervision. */
   program?: string | undefined;
@@ -51,7 +52,7 @@ export interface RunPodmanOptions {
   onStderrLine?: ((line: string) => void) | undefined;
 }
 
-export interface RunPodmanResult {
+export interface RunInStoreResult {
   exitCode: number;
   stdout: string;
   stderrTail: string;
@@ -91,8 +92,8 @@ export function buildCommand(
   ];
 }
 
-/** Runs podman to completion; rejects with PodmanFailed/Canceled/TimedOut/PodmanMissing/StorageFailure. */
-export async function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult> {
+/** Runs podman to completion; rejects with PodmanFailed/Canceled/TimedOut/ToolMissing/StorageFailure. */
+export async function runInStore(opts: RunInStoreOptions): Promise<RunInStoreResult> {
   const argv = buildCommand(
     opts.tools,
     opts.args,
@@ -121,7 +122,7 @@ export async function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult
   const r = await child.result.finally(() => running.delete(child));
   if (r.spawnError) {
     const err = r.spawnError;
-    const name = err.code === 'ENOENT' ? 'PodmanMissing' : 'StorageFailure';
+    const name = err.code === 'ENOENT' ? 'ToolMissing' : 'StorageFailure';
     throw createError(name, `cannot run ${file}: ${err.message}`, { argv: redact(argv) }, err);
   }
   const { stderrTail } = r;
@@ -136,13 +137,13 @@ export async function runPodman(opts: RunPodmanOptions): Promise<RunPodmanResult
     throw createError('StorageFailure', 'cannot bind-mount the store in a private namespace', details);
   }
   if (r.exitCode === 127 && /not found|No such file/.test(stderrTail)) {
-    throw createError('PodmanMissing', `${opts.tools.podman} could not be executed`, details);
+    throw createError('ToolMissing', `${opts.tools.podman} could not be executed`, details);
   }
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderrTail, argv };
 }
 
 /** The child's fds 3 (runroot) and 4 (auth file), where the caller has them. */
-function podmanFds(opts: RunPodmanOptions): Record<number, number> {
+function podmanFds(opts: RunInStoreOptions): Record<number, number> {
   const fds: Record<number, number> = {};
   if (opts.runrootFd !== undefined) fds[RUNROOT_FD] = opts.runrootFd;
   if (opts.authFd !== undefined) fds[AUTH_FD] = opts.authFd;
@@ -150,7 +151,7 @@ function podmanFds(opts: RunPodmanOptions): Record<number, number> {
 }
 
 /** Fails a finished run that exited non-zero, keeping exit code, signal and stderr tail. */
-export function assertSuccess(result: RunPodmanResult, what: string): RunPodmanResult {
+export function assertSuccess(result: RunInStoreResult, what: string): RunInStoreResult {
   if (result.exitCode === 0) return result;
   throw createError('PodmanFailed', `${what} failed: ${lastLine(result.stderrTail)}`, {
     exitCode: result.exitCode,
@@ -176,7 +177,7 @@ function redact(argv: readonly string[]): string[] {
 }
 
 /** Kills every podman still running (daemon shutdown): SIGTERM now, SIGKILL after the grace period. */
-export async function killAllPodman(graceMs = DEFAULT_KILL_GRACE_MS): Promise<void> {
+export async function killStoreProcesses(graceMs = DEFAULT_KILL_GRACE_MS): Promise<void> {
   const children = [...running];
   for (const c of children) c.kill('SIGTERM');
   const timer = setTimeout(() => {
@@ -187,6 +188,6 @@ export async function killAllPodman(graceMs = DEFAULT_KILL_GRACE_MS): Promise<vo
 }
 
 /** Number of podman processes this daemon is waiting on (tests, status). */
-export function countRunningPodman(): number {
+export function countStoreProcesses(): number {
   return running.size;
 }
