@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Three tiers: `unit` needs nothing but Node (a fake podman at most); `integration` drives real podman,
 // docker-registry, dbus-daemon and polkitd as root (each file allocates its own ports and temp dirs, so files
-// run in parallel); `system` boots systemd in nspawn and is run by test/system/run.sh.
+// run in parallel); `system` boots systemd in nspawn, one generation (BOOTC_STORAGED_ROOTFS); test/system/run.sh
+// runs the tier on both with test/system/vitest.config.ts.
 export default defineConfig({
   test: {
     projects: [

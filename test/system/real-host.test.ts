@@ -11,7 +11,7 @@ import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { createSysroot, deploy, imageQuadlet } from '../helpers/ostree-sysroot.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { bootContainer, busctlCall, type Container, call } from './lib/container.js';
+import { bootContainer, busctlCall, type Container, call, onPlatform } from './lib/container.js';
 
 const UNIT = 'bootc-storaged.service';
 let registry: Registry;
@@ -92,7 +92,7 @@ async function pullAll(c: Container, refs: string[]) {
   }
 }
 
-describe('a read-only /sysroot on a fresh host (no ostree/bootc)', () => {
+describe(onPlatform('a read-only /sysroot on a fresh host (no ostree/bootc)'), () => {
   let c: Container;
   const h = () => registry.host;
   beforeAll(async () => {
@@ -152,7 +152,7 @@ describe('a read-only /sysroot on a fresh host (no ostree/bootc)', () => {
   });
 });
 
-describe('the composefs layout, read-only', () => {
+describe(onPlatform('the composefs layout, read-only'), () => {
   let c: Container;
   beforeAll(async () => {
     c = await bootHost('composefs', (dir) => {
@@ -178,7 +178,7 @@ describe('the composefs layout, read-only', () => {
   });
 });
 
-describe('a store that cannot be made, then an existing ostree/bootc', () => {
+describe(onPlatform('a store that cannot be made, then an existing ostree/bootc'), () => {
   let c: Container;
   beforeAll(async () => {
     c = await bootHost('degraded', (dir) => {

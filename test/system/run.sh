@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The booted-systemd tier: boots Debian 12 with systemd as PID 1 in systemd-nspawn, installs bootc-storaged
-# into it as a distribution would (make install DESTDIR=… PREFIX=/usr), and tests it through the real system bus,
-# D-Bus activation, polkit, journald and the units. See test/system/README.md.
+# The booted-systemd tier: boots Debian with systemd as PID 1 in systemd-nspawn, installs bootc-storaged into
+# it as a distribution would (make install DESTDIR=… PREFIX=/usr), and tests it through the real system bus,
+# D-Bus activation, polkit, journald and the units. Every test file runs on two platform generations, Debian 12
+# (bookworm) and Debian 13 (trixie), at the same time (test/system/vitest.config.ts). See test/system/README.md.
 #
-#   test/system/run.sh REPORT_JSON        (make test-system)
+#   test/system/run.sh REPORT_JSON [VITEST_ARGS…]        (make test-system)
 #
-# Always writes a vitest JSON report to REPORT_JSON. When this machine cannot run the tier (not root, no
-# systemd-nspawn, no overlayfs, the rootfs cannot be built, …) it says why and writes a report with one
-# FAILED test, so CI never passes silently; BOOTC_STORAGED_SKIP_SYSTEM=1 turns that into an explicit skip
-# (a report with 0 tests).
+# VITEST_ARGS narrow the run, e.g. `--project system-debian13` (one generation) or a file's path; they go to
+# vitest as they are. Always writes one vitest JSON report (both generations) to REPORT_JSON. When this machine
+# cannot run the tier (not root, no systemd-nspawn, no overlayfs, a rootfs cannot be built, …) it says why and
+# writes a report with one FAILED test, so CI never passes silently; BOOTC_STORAGED_SKIP_SYSTEM=1 turns that
+# into an explicit skip (a report with 0 tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-report=${1:?usage: test/system/run.sh REPORT_JSON}
+report=${1:?usage: test/system/run.sh REPORT_JSON [VITEST_ARGS…]}
+shift
 mkdir -p "$(dirname "$report")"
 rm -f "$report"
 
@@ -74,7 +77,7 @@ cannot_run() {
   banner "test-system: FAILED: the booted-systemd tier cannot run on this machine." \
     "Reason: $reason" \
     "It needs root, systemd-nspawn (systemd-container), nsenter/unshare (util-linux), overlayfs," \
-    "debootstrap and network access for the first build of its rootfs, podman, skopeo, docker-registry." \
+    "debootstrap and network access for the first build of its two rootfs, podman, skopeo, docker-registry." \
     "Set BOOTC_STORAGED_SKIP_SYSTEM=1 to skip it deliberately (the report then holds 0 tests)."
   write_report failed "booted-systemd tier could not run: $reason"
   exit 1
@@ -112,18 +115,35 @@ if [ -d .cache/system-runs ]; then
     # ostree makes deployment directories immutable; a boot's sysroot holds real ones.
     find "$dir/sysroot/ostree/deploy" -mindepth 3 -maxdepth 3 -type d -exec chattr -i {} + 2>/dev/null || true
     rm -rf --one-file-system "$dir"
+    # Its container's cgroups (lib/container.ts), deepest first: empty now that the container is gone.
+    find /sys/fs/cgroup -type d -name "bootc-storaged-test-$(basename "$dir")" -prune -print 2>/dev/null |
+      while read -r cg; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true; done || true
   done
 fi
 
-# ---- The cached rootfs (built once, ~1 min), and the project installed as a distribution would. ----
-if ! command -v debootstrap >/dev/null && ! compgen -G '.cache/rootfs/bookworm-*/.complete' >/dev/null; then
-  cannot_run "debootstrap is not installed (package debootstrap) and no rootfs is cached in .cache/rootfs"
-fi
+# ---- The cached rootfs of each generation (built once: ~1 min for Debian 12, ~1.5-3 min for Debian 13, at the
+# same time), and the project installed as a distribution would. ----
+generations=(bookworm trixie)
+for gen in "${generations[@]}"; do
+  if ! command -v debootstrap >/dev/null && ! compgen -G ".cache/rootfs/$gen-*/.complete" >/dev/null; then
+    cannot_run "debootstrap is not installed (package debootstrap) and no $gen rootfs is cached in .cache/rootfs"
+  fi
+done
 t0=$SECONDS
-if ! rootfs=$(bash test/system/rootfs.sh .cache/rootfs); then
-  cannot_run "building the Debian 12 rootfs with debootstrap failed (see the messages above; it needs the network once)"
-fi
-echo "test-system: rootfs $rootfs ($((SECONDS - t0)) s)" >&2
+rootfs_dir=$(mktemp -d)
+trap 'rm -rf "$rootfs_dir"' EXIT
+for gen in "${generations[@]}"; do
+  (bash test/system/rootfs.sh .cache/rootfs "$gen" >"$rootfs_dir/$gen" && echo ok >"$rootfs_dir/$gen.ok") &
+done
+wait
+for gen in "${generations[@]}"; do
+  if [ ! -f "$rootfs_dir/$gen.ok" ]; then
+    cannot_run "building the $gen rootfs with debootstrap failed (see the messages above; it needs the network once)"
+  fi
+  echo "test-system: $gen rootfs $(cat "$rootfs_dir/$gen") ($((SECONDS - t0)) s)" >&2
+done
+rm -rf "$rootfs_dir"
+trap - EXIT
 
 # `make install` into a staging root, once per run; every boot stacks it on the rootfs (an overlay layer).
 run_dir="$PWD/.cache/system-runs/install-$$"
@@ -138,12 +158,37 @@ if ! make --no-print-directory install DESTDIR="$run_dir/root" PREFIX=/usr >"$ru
 fi
 echo "test-system: installed with make install DESTDIR=$run_dir/root PREFIX=/usr ($((SECONDS - t0)) s)" >&2
 
-export BOOTC_STORAGED_ROOTFS="$PWD/$rootfs"
+# lib/container.ts finds each generation's rootfs with rootfs.sh (instant now that both are built); each vitest
+# project (test/system/vitest.config.ts) sets BOOTC_STORAGED_ROOTFS to its generation.
 export BOOTC_STORAGED_INSTALL_ROOT="$run_dir/root"
 status=0
-npx vitest run --project system --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+t1=$SECONDS
+npx vitest run --config test/system/vitest.config.ts --reporter=default --reporter=json \
+  --outputFile.json="$report" "$@" || status=$?
 if [ ! -s "$report" ]; then
   write_report failed "vitest exited $status without writing a report"
   status=1
 fi
+# One line per generation (the describe blocks' names end in its label), and (in a whole run, without
+# VITEST_ARGS) no test may be skipped.
+WHOLE_RUN=$([ $# -eq 0 ] && echo 1 || echo 0) node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  const by = {};
+  for (const f of r.testResults) {
+    for (const t of f.assertionResults) {
+      const label = /\((Debian \d+)\)$/.exec(t.ancestorTitles[0] ?? "")?.[1] ?? "no generation";
+      by[label] ??= { passed: 0, failed: 0, skipped: 0 };
+      const k = t.status === "passed" ? "passed" : t.status === "failed" ? "failed" : "skipped";
+      by[label][k] += 1;
+    }
+  }
+  for (const [label, n] of Object.entries(by).sort()) {
+    console.error(`test-system: ${label}: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
+  }
+  if (process.env.WHOLE_RUN === "1" && r.numPendingTests + r.numTodoTests > 0) {
+    console.error(`test-system: ${r.numPendingTests + r.numTodoTests} tests were skipped; this tier skips none`);
+    process.exit(1);
+  }
+' "$report" || status=1
+echo "test-system: vitest took $((SECONDS - t1)) s" >&2
 exit "$status"

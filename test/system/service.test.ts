@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAEMON_NODE_OPTIONS } from '../helpers/daemon.js';
-import { bootContainer, busctlCall, type Container, call } from './lib/container.js';
+import { bootContainer, busctlCall, type Container, call, onPlatform, PLATFORM } from './lib/container.js';
 
 const UNIT = 'bootc-storaged.service';
 const VARLINK_SOCKET = '/run/bootc/org.bootc.Storage';
@@ -59,7 +59,7 @@ afterAll(async () => {
   await c?.stop();
 });
 
-describe('bootc-storaged under systemd', () => {
+describe(onPlatform('bootc-storaged under systemd'), () => {
   it('is not running until the first call, which D-Bus-activates it', async () => {
     expect((await c.show(UNIT, 'ActiveState')).ActiveState).toBe('inactive');
     expect((await c.exec(['systemctl', 'is-active', UNIT])).stdout.trim()).toBe('inactive');
@@ -130,6 +130,31 @@ describe('bootc-storaged under systemd', () => {
     expect(environ).toContain(`NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`);
   });
 
+  it("runs on the platform's node: Debian 13's own nodejs package; on Debian 12 (nodejs 18) the host's, bound in", async () => {
+    await call(c, 'List');
+    const { MainPID } = await c.show(UNIT, 'MainPID');
+    // The launcher execs `node` from the unit's PATH (/usr/local/bin before /usr/bin).
+    const exe = (await c.run(['readlink', `/proc/${MainPID}/exe`])).trim();
+    expect(exe).toBe(PLATFORM.node.path);
+    const version = (await c.run([exe, '--version'])).trim();
+    expect(Number(/^v(\d+)\./.exec(version)?.[1])).toBeGreaterThanOrEqual(20); // package.json: engines
+    const owner = await c.exec(['dpkg', '-S', exe]);
+    const nodejs = await c.exec(['dpkg-query', '-W', 'nodejs']); // "nodejs<TAB><version>"
+    if (PLATFORM.node.fromDistribution) {
+      // Debian's nodejs package owns the binary, in the version the package says; no node of the host's.
+      expect(owner.stdout.trim()).toBe(`nodejs: ${exe}`);
+      const [pkg, pkgVersion] = nodejs.stdout.trim().split('\t');
+      expect(pkg).toBe('nodejs');
+      expect(pkgVersion?.startsWith(`${version.slice(1)}+`), `${pkgVersion} is ${version}`).toBe(true);
+      expect((await c.exec(['test', '-e', '/usr/local/bin/node'])).code).not.toBe(0);
+    } else {
+      // Not a file of any package (the host's binary, bound in), and Debian 12's nodejs (18) is not installed.
+      expect(owner.code).not.toBe(0);
+      expect(nodejs.code).not.toBe(0);
+      expect(version).toBe(process.version);
+    }
+  });
+
   it('logs to the journal with real priorities, not all at 6', async () => {
     await call(c, 'List'); // runs podman: a debug line ("running podman") and info lines
     const lines = await daemonLines();
@@ -160,14 +185,16 @@ describe('bootc-storaged under systemd', () => {
     const list = await busctlCall(c, 'List', '', [], { user: 'nobody' });
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).data).toEqual([[]]);
-    // Root passes authorization with the same call: an unknown policy then fails the argument check that
-    // comes after it, without any network traffic. (nobody's refusal above happened before that check.)
-    const root = await busctlCall(c, 'Pull', 'ss', [ref, 'no-such-policy']);
-    expect(root.code).not.toBe(0);
-    expect(root.stderr).not.toMatch(/Access denied/i);
-    expect(root.stderr).toMatch(/policy/i);
-    const asNobody = await busctlCall(c, 'Pull', 'ss', [ref, 'no-such-policy'], { user: 'nobody' });
-    expect(asNobody.stderr).toMatch(/Access denied/i);
+    // The reference and the policy are parsed at the boundary, before polkit (c20d2b7): an unknown policy is
+    // refused as invalid input to root and nobody alike, and polkit is not asked.
+    for (const opts of [{}, { user: 'nobody' }]) {
+      const r = await busctlCall(c, 'Pull', 'ss', [ref, 'no-such-policy'], opts);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/unknown pull policy "no-such-policy"/);
+      expect(r.stderr).not.toMatch(/Access denied/i);
+    }
+    const refusals = (await daemonLines()).filter((e) => e.MESSAGE?.startsWith('not authorized for'));
+    expect(refusals).toHaveLength(1); // only the first call above reached polkit and was refused
   });
 
   it(`exits after ${IDLE_SECONDS} s without calls, cleanly, and the next call activates it again`, async () => {
@@ -260,5 +287,17 @@ describe('bootc-storaged under systemd', () => {
     expect(timer.ActiveState).toBe('active');
     expect(timer.NextElapseUSecRealtime).not.toBe('');
     expect(timer.Persistent).toBe('yes');
+  });
+
+  it("passes root's Pull through polkit at once: the job nobody was refused is queued", async () => {
+    // Last: an ended job stays readable for --job-retention (60 s), which keeps the daemon from idling out.
+    const ref = '127.0.0.1:9/denied/image:v1'; // the port is closed: the job fails or is canceled, nothing more
+    const started = await busctlCall(c, 'StartPull', 'ss', [ref, 'missing']); // authorized as Pull is
+    expect(started.code, started.stderr).toBe(0);
+    const [id, path] = JSON.parse(started.stdout).data as [number, string];
+    expect(path).toBe(`/org/bootc/Storage/job/${id}`);
+    await busctlCall(c, 'CancelJob', 'u', [String(id)]); // already ended (refused connection) is as good
+    const queued = (await daemonLines()).filter((e) => e.MESSAGE?.startsWith('job queued'));
+    expect(queued.map((e) => e.MESSAGE).filter((m) => m?.includes(ref))).toHaveLength(1);
   });
 });

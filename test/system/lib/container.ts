@@ -1,7 +1,12 @@
-// A booted Debian 12 with systemd as PID 1 (systemd-nspawn), with bootc-storaged installed into it by
-// `make install DESTDIR=… PREFIX=/usr`, driven from the host with nsenter. One per test file.
+// A booted Debian with systemd as PID 1 (systemd-nspawn), with bootc-storaged installed into it by
+// `make install DESTDIR=… PREFIX=/usr`, driven from the host with nsenter. One per test file (or describe block).
 //
-// Layout of one boot, under .cache/system-runs/<name>-XXXXXX/:
+// Two platform generations (BOOTC_STORAGED_ROOTFS=bookworm|trixie, bookworm by default; test/system/run.sh runs
+// every file on both, test/system/vitest.config.ts): Debian 12 (systemd 252, podman 4.3; the daemon runs on the
+// host's node, bound in at /usr/local/bin/node, as Debian 12's nodejs is 18) and Debian 13 (systemd 257, podman
+// 5.4; the daemon runs on Debian's own nodejs 20, /usr/bin/node, and nothing of the host's node is bound in).
+//
+// Layout of one boot, under .cache/system-runs/<name>-<generation>-XXXXXX/ (also its nspawn machine name):
 //   upper/, work/  the overlay's writable layer over the installed files and the cached rootfs
 //                  (test/system/rootfs.sh), so a boot costs no copy of the 300 MB tree and changes neither
 //   sysroot/       bind-mounted at /sysroot: the store and fake ostree deployments live on the host's real
@@ -16,8 +21,18 @@
 // with the container even if the test process is killed.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { makeMutable } from '../../helpers/ostree-sysroot.js';
 
 export const REPO = resolve(__dirname, '../../..');
@@ -62,14 +77,74 @@ function log(msg: string) {
   process.stderr.write(`[system] ${msg}\n`);
 }
 
-/** The cached rootfs (built once by rootfs.sh); run.sh passes it, a direct vitest run builds/finds it. */
+export type Generation = 'bookworm' | 'trixie';
+
+export interface Platform {
+  generation: Generation;
+  /** Goes into every describe block's name, so a report says which generation ran: "… (Debian 13)". */
+  label: string;
+  /** The major version of the guest's systemd (its init, systemctl, loginctl, journald). */
+  systemd: number;
+  /** The node that runs the daemon inside: the host's, bound in (Debian 12), or Debian's nodejs (Debian 13). */
+  node: { path: string; fromDistribution: boolean };
+  /**
+   * How `loginctl list-sessions` prints JSON: systemd 252 has no --json there (`-o json` prints it), 257 has
+   * --json and prints its (different) table for `-o json`. The tables' columns differ too, so never parse them.
+   */
+  loginctlJson: string[];
+  /** Whether systemd's own Varlink client, varlinkctl, exists (systemd ≥ 255; Debian 12's 252 has none). */
+  varlinkctl: boolean;
+  /**
+   * The journal line systemd writes when a start is skipped by an unmet condition, which systemd 257 words
+   * differently from 252 (the same fields otherwise: MESSAGE_ID job done, JOB_RESULT=done).
+   */
+  skippedByCondition(unit: string, description: string, condition: string): string;
+}
+
+const PLATFORMS: Record<Generation, Platform> = {
+  bookworm: {
+    generation: 'bookworm',
+    label: 'Debian 12',
+    systemd: 252,
+    node: { path: '/usr/local/bin/node', fromDistribution: false },
+    loginctlJson: ['-o', 'json'],
+    varlinkctl: false,
+    skippedByCondition: (unit, description, condition) =>
+      `${unit} - ${description} was skipped because of an unmet condition check (${condition}).`,
+  },
+  trixie: {
+    generation: 'trixie',
+    label: 'Debian 13',
+    systemd: 257,
+    node: { path: '/usr/bin/node', fromDistribution: true },
+    loginctlJson: ['--json=short'],
+    varlinkctl: true,
+    skippedByCondition: (unit, description, condition) =>
+      `${unit} - ${description} skipped, unmet condition check ${condition}`,
+  },
+};
+
+/** The generation this test process boots: BOOTC_STORAGED_ROOTFS (set per vitest project), bookworm by default. */
+function generation(): Generation {
+  const given = process.env.BOOTC_STORAGED_ROOTFS || 'bookworm';
+  if (given !== 'bookworm' && given !== 'trixie') {
+    throw new Error(`BOOTC_STORAGED_ROOTFS must be bookworm or trixie, not "${given}"`);
+  }
+  return given;
+}
+
+export const PLATFORM: Platform = PLATFORMS[generation()];
+
+/** `name (Debian 13)`: a describe block's name with the generation that ran it. */
+export const onPlatform = (name: string) => `${name} (${PLATFORM.label})`;
+
+/** The cached rootfs of this generation (built once by rootfs.sh, which run.sh has already run: then instant). */
 function rootfsPath(): string {
-  const given = process.env.BOOTC_STORAGED_ROOTFS;
-  if (given) return given;
-  return execFileSync('bash', [join(REPO, 'test/system/rootfs.sh'), join(REPO, '.cache/rootfs')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  return execFileSync(
+    'bash',
+    [join(REPO, 'test/system/rootfs.sh'), join(REPO, '.cache/rootfs'), PLATFORM.generation],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  ).trim();
 }
 
 /**
@@ -143,7 +218,7 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
   const rootfs = rootfsPath();
   const installed = installRoot();
   mkdirSync(RUNS, { recursive: true });
-  const runDir = mkdtempSync(join(RUNS, `${name}-`));
+  const runDir = mkdtempSync(join(RUNS, `${name}-${PLATFORM.generation}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
   const [upper, work, merged, sysroot, containers] = ['upper', 'work', 'merged', 'sysroot', 'containers'].map(
     (d) => join(runDir, d),
@@ -152,14 +227,22 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
   if (opts.prepareSysroot) opts.prepareSysroot(sysroot);
   else mkdirSync(join(sysroot, 'ostree/bootc'), { recursive: true });
   const sysrootBind = opts.readOnlySysroot ? '--bind-ro' : '--bind';
-  const node = execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim();
+  // Debian 12's nodejs is 18: the host's node (20) is bound in where PATH finds it first. Debian 13 runs the
+  // daemon on its own nodejs 20 (/usr/bin/node): nothing of the host's is bound in.
+  const nodeBind = PLATFORM.node.fromDistribution
+    ? ''
+    : `--bind-ro=${execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim()}:${PLATFORM.node.path}`;
   // Inside a private mount namespace: the overlay (with the installed files on top of the rootfs), then boot.
+  const cgroups = containerCgroups(basename(runDir));
+  for (const dir of cgroups) mkdirSync(dir, { recursive: true });
   const script = [
     'set -e',
+    // This shell becomes unshare's and then nspawn's process (each execs the next): into the container's cgroups.
+    'for cg in $BOOTC_STORAGED_CGROUPS; do echo $$ >"$cg/cgroup.procs"; done',
     `mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"`,
     installed ? ':' : `bash scripts/install.sh "$4" /usr >"$6/install.log"`,
     `exec systemd-nspawn -D "$4" --machine="$7" --boot --register=no --keep-unit --console=passive \
-       --bind-ro="$8:/usr/local/bin/node" "\${10}=$5:/sysroot" --bind="$9:/var/lib/containers"`,
+       \${8:+"$8"} "\${10}=$5:/sysroot" --bind="$9:/var/lib/containers"`,
   ].join('\n');
   const logFd = openSync(join(runDir, 'nspawn.log'), 'a');
   const started = Date.now();
@@ -182,12 +265,26 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
         merged,
         sysroot,
         runDir,
-        name,
-        node,
+        // Unique among the containers running on this host: nspawn keeps per-machine state in the host's
+        // /run/systemd/nspawn/propagate/<machine>, which two running containers of one name would share.
+        basename(runDir),
+        nodeBind,
         containers,
         sysrootBind,
       ],
-      { cwd: REPO, stdio: ['ignore', logFd, logFd], detached: true },
+      {
+        cwd: REPO,
+        stdio: ['ignore', logFd, logFd],
+        detached: true,
+        // This host's systemd (252) mounts the hybrid cgroup layout (v1 controllers, and v2 at unified/).
+        // systemd 257 as the container's init never reaches "running" there unless nspawn gives it the unified
+        // hierarchy; systemd 252 guests boot the same way with it.
+        env: {
+          ...process.env,
+          SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1',
+          BOOTC_STORAGED_CGROUPS: cgroups.join(' '),
+        },
+      },
     );
   } finally {
     closeSync(logFd);
@@ -217,8 +314,14 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
     let state: ExecResult;
     for (;;) {
       state = await execIn(pid, ['systemctl', 'is-system-running', '--wait'], { timeoutMs: 90_000 });
-      // Right after exec, systemctl may still see no manager at all ("offline"): ask again.
-      if (!/Failed to connect to bus/.test(state.stderr) && state.stdout.trim() !== 'offline') break;
+      // Right after exec, systemctl may still see no manager at all ("offline"): ask again. systemd 252 says
+      // "Failed to connect to bus", 257 "Failed to connect to system scope bus via local transport".
+      if (
+        !/Failed to connect to (system scope )?bus/.test(state.stderr) &&
+        state.stdout.trim() !== 'offline'
+      ) {
+        break;
+      }
       if (exited) throw new Error(`systemd-nspawn exited during boot:\n${tail()}`);
       if (Date.now() > deadline) throw new Error(`systemd in the container never answered: ${state.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -247,7 +350,22 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
     run: async (argv, opts) => {
       const r = await execIn(pid, argv, opts);
       if (r.code !== 0) {
-        throw new Error(`${argv.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+        let why = `${argv.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+        // A unit that failed to start: what systemd and the unit logged about it says why.
+        if (argv[0] === 'systemctl' && argv[1] === 'start' && argv[2]) {
+          const journal = await execIn(pid, [
+            'journalctl',
+            '-u',
+            argv[2],
+            '-n',
+            '40',
+            '--no-pager',
+            '-o',
+            'short',
+          ]);
+          why += `\njournalctl -u ${argv[2]}:\n${journal.stdout}`;
+        }
+        throw new Error(why);
       }
       return r.stdout;
     },
@@ -278,10 +396,50 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
   return c;
 }
 
-/** Removes a boot's directory; ostree's deployments in its sysroot are immutable until told otherwise. */
+/** Removes a boot's directory and its cgroups; ostree's deployments in its sysroot are immutable until told. */
 function removeRunDir(runDir: string) {
   makeMutable(join(runDir, 'sysroot'));
   execFileSync('rm', ['-rf', '--one-file-system', runDir]);
+  for (const dir of containerCgroups(basename(runDir))) removeCgroup(dir);
+}
+
+/**
+ * The cgroups, one per hierarchy nspawn uses, that one container's nspawn runs in: `bootc-storaged-test-<run
+ * directory's name>` under this process's own cgroup. nspawn --keep-unit puts itself in `<its cgroup>/supervisor`
+ * and the container in `<its cgroup>/payload`: containers started from one cgroup would share those, and one
+ * container's start or stop then removes the other's under it (measured: 3 of 36 boots two at a time came up
+ * "degraded", systemd-remount-fs "Failed at step CGROUP spawning …: No such file or directory"; 0 of 72 with a
+ * cgroup each). The unified hierarchy (at /sys/fs/cgroup/unified on this host's hybrid layout, else
+ * /sys/fs/cgroup) and systemd's named v1 hierarchy where it exists.
+ */
+function containerCgroups(runName: string): string[] {
+  const dirs: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [, controllers, path = '/'] = line.split(':');
+    let mount: string | undefined;
+    if (controllers === '') {
+      mount = existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+    } else if (controllers === 'name=systemd') {
+      mount = '/sys/fs/cgroup/systemd';
+    }
+    if (mount && existsSync(join(mount, 'cgroup.procs'))) {
+      dirs.push(join(mount, path, `bootc-storaged-test-${runName}`));
+    }
+  }
+  return dirs;
+}
+
+/** rmdir of a cgroup and the ones nspawn made below it, deepest first (they hold no processes any more). */
+function removeCgroup(dir: string) {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeCgroup(join(dir, entry.name));
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still busy: run.sh removes it with the run's leftovers
+  }
 }
 
 /** SIGTERM makes nspawn power the container off cleanly (SIGRTMIN+3 to its init); SIGKILL after 30 s. */
@@ -340,4 +498,28 @@ export async function call(
   const r = await busctlCall(c, method, signature, args);
   if (r.code !== 0) throw new Error(`${method} failed (exit ${r.code}): ${r.stderr.trim()}`);
   return r.stdout.trim() === '' ? [] : (JSON.parse(r.stdout) as { data: unknown[] }).data;
+}
+
+export interface LoginSession {
+  session: string;
+  uid: number;
+  user: string;
+  /** From `loginctl show-session -p Class` (systemd 252's JSON list has no class). */
+  class: string;
+}
+
+/** logind's sessions, from loginctl's JSON (its table's columns differ between systemd 252 and 257). */
+export async function loginSessions(c: Container): Promise<LoginSession[]> {
+  const list = JSON.parse(await c.run(['loginctl', 'list-sessions', ...PLATFORM.loginctlJson])) as {
+    session: string;
+    uid: number;
+    user: string;
+  }[];
+  const sessions: LoginSession[] = [];
+  for (const { session, uid, user } of list) {
+    const shown = await c.exec(['loginctl', 'show-session', session, '--value', '-p', 'Class']);
+    if (shown.code !== 0) continue; // ended meanwhile
+    sessions.push({ session, uid, user, class: shown.stdout.trim() });
+  }
+  return sessions;
 }
