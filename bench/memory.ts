@@ -69,6 +69,10 @@ const PARTS: Record<string, [string, string]> = {
   ],
   'selinux-relabel': ['SELinux relabelling of a new store', 'at start (src/storage/store.ts imports it)'],
   koffi: ['koffi with libc.so.6 (native FFI)', 'on first use (sysroot lock, Varlink peer)'],
+  execa: [
+    'execa, loaded by the runner on its first child (src/process/execa-loader.ts)',
+    'on the first spawn (at start when creating the store; under systemd, READY=1 via systemd-notify)',
+  ],
 };
 
 /** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
@@ -121,6 +125,7 @@ const BASES: Record<string, string> = {
   gc: 'runner',
   'selinux-relabel': 'runner',
   koffi: 'runner',
+  execa: 'runner',
 };
 
 function partsTable(parts: PartCost[]): string {

@@ -1,5 +1,5 @@
 // What every in-house part below builds on: the error catalogue (src/errors.ts), the process runner
-// (src/process/supervise.ts, node:child_process) and executable lookup.
+// (src/process/supervise.ts; execa is in the bundle but evaluated only on the first spawn) and executable lookup.
 import { createError } from '../../src/errors.js';
 import { runSupervised } from '../../src/process/supervise.js';
 import { findExecutable } from '../../src/storage/find-executable.js';

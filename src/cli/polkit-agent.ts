@@ -33,7 +33,8 @@ export async function startPolkitAgent(): Promise<() => void> {
     terminal: true,
     fds: { 3: 'pipe' },
   });
-  if (child.pid === undefined) return none;
+  // The pid is known once execa, loaded on the first spawn, has started it: wait for that, not just the call.
+  if ((await child.started) === undefined) return none;
   const notify = child.stream(3);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, AGENT_READY_TIMEOUT_MS);

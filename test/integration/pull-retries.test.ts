@@ -190,10 +190,11 @@ describe('bounds', () => {
 
   it('makes no retry that would start after the pull’s time limit', async () => {
     const { ref, repo } = await image('deadline');
-    const short = Store.open({ sysroot: sb.sysroot, run: sb.run, env: sb.env, pullTimeoutMs: 1500 });
+    const short = Store.open({ sysroot: sb.sysroot, run: sb.run, env: sb.env, pullTimeoutMs: 4000 });
     proxy.fail({ count: Number.POSITIVE_INFINITY, status: 503 });
-    // attempt 1 at 0 s, attempt 2 after ~1 s; a third would wait ~2 s more, past 1.5 s
-    const p = startPullJob(queue, short, ref, 'always', { progressTotals: false, retryBaseDelayMs: 1000 });
+    // Attempt 1 at 0 s, attempt 2 after 1.6–2.4 s (2 s ± 20 %), which has 1.6 s or more to get its 503 however
+    // loaded the machine; a third would wait 3.2–4.8 s more, past the 4 s limit.
+    const p = startPullJob(queue, short, ref, 'always', { progressTotals: false, retryBaseDelayMs: 2000 });
     const { error } = await outcome(p);
     proxy.fail({ count: 0, status: 503 });
     short.close();

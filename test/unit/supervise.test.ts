@@ -1,9 +1,10 @@
 // The supervised runner against real small shell and node children: group kill reaching grandchildren, the
-// time limit, stdout overflow, extra fds, stderr lines and SIGTERM→SIGKILL escalation.
+// time limit, stdout overflow, extra fds, stderr lines and SIGTERM→SIGKILL escalation; and execa, which it runs
+// them with, loaded on the first spawn only (what is asked of a child before execa is there is kept for it).
 
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { runSupervised, startSupervised } from '../../src/process/supervise.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
@@ -195,6 +196,68 @@ it('never signals a child after it settled', async () => {
   expect(() => child.kill('SIGKILL')).not.toThrow();
   child.stop('canceled');
   expect((await child.result).stopped).toBeUndefined();
+});
+
+/** The runner as a fresh import: execa not loaded yet, so the next spawn is its first. */
+async function freshRunner() {
+  vi.resetModules();
+  const loader = await import('../../src/process/execa-loader.js');
+  const runner = await import('../../src/process/supervise.js');
+  return { ...runner, execaIfLoaded: loader.execaIfLoaded };
+}
+
+it('loads execa on the first spawn, not when the runner is imported', async () => {
+  const { startSupervised: start, execaIfLoaded } = await freshRunner();
+  expect(execaIfLoaded()).toBeUndefined();
+  const child = start('/bin/sh', ['-c', 'echo $$'], { captureStdout: true });
+  expect(child.pid).toBeUndefined(); // execa is still loading
+  const pid = await child.started;
+  expect(execaIfLoaded()).toBeDefined();
+  expect(child.pid).toBe(pid);
+  expect((await child.result).stdout).toBe(`${pid}\n`);
+  // Once loaded, a spawn starts at once.
+  const next = start('/bin/true', []);
+  expect(next.pid).toBeGreaterThan(0);
+  await next.result;
+});
+
+it('a stop asked for while execa loads means the child is never started', async () => {
+  const { startSupervised: start } = await freshRunner();
+  const child = start('/bin/sleep', ['30']);
+  child.stop('canceled');
+  expect(await child.started).toBeUndefined();
+  expect(await child.result).toMatchObject({ stopped: 'canceled', exitCode: null, signal: null });
+});
+
+it('a signal sent while execa loads reaches the child once it runs', async () => {
+  const { startSupervised: start } = await freshRunner();
+  const child = start('/bin/sleep', ['30']);
+  child.kill('SIGKILL');
+  expect(await child.started).toBeGreaterThan(0);
+  expect(await child.result).toMatchObject({ signal: 'SIGKILL', stopped: undefined });
+});
+
+it('a piped extra fd can be read from before the first spawn has started', async () => {
+  const { startSupervised: start } = await freshRunner();
+  const child = start('/bin/sh', ['-c', 'echo early >&3'], { fds: { 3: 'pipe' } });
+  const notify = child.stream(3);
+  expect(notify).toBeDefined();
+  const chunks: Buffer[] = [];
+  notify?.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise((r) => notify?.once('end', r));
+  await child.result;
+  await ended;
+  expect(Buffer.concat(chunks).toString()).toBe('early\n');
+});
+
+it('started settles undefined for a program that cannot be started', async () => {
+  const child = startSupervised('/nonexistent/program', [], { fds: { 3: 'pipe' } });
+  expect(await child.started).toBeUndefined();
+  expect((await child.result).spawnError?.code).toBe('ENOENT');
+  const notify = child.stream(3)!;
+  const ended = new Promise((r) => notify.once('end', r));
+  notify.resume();
+  await ended; // a reader of the fd is never left waiting
 });
 
 function readFileSafe(path: string): string {
