@@ -146,6 +146,11 @@ export function propertyName(f: { name: string }): string {
   return f.name.charAt(0).toUpperCase() + f.name.slice(1);
 }
 
+/** The fields of a job's snapshot (all but those set at its end), in list order: the Job's own properties. */
+export const SNAPSHOT_FIELD_NAMES: readonly Exclude<JobFieldName, EndFieldName>[] = JOB_FIELDS.flatMap((f) =>
+  'end' in f ? [] : [f.name],
+);
+
 /** The progress fields, in list order. */
 export const PROGRESS_FIELD_NAMES: readonly ProgressFieldName[] = JOB_FIELDS.flatMap((f) =>
   'progress' in f ? [f.name] : [],

@@ -3,7 +3,12 @@
 
 import { EventEmitter } from 'node:events';
 import { createError, type StorageError, toStorageError } from '../errors.js';
-import type { EndFieldName, JobFieldValues, ProgressFieldName } from './job-fields.js';
+import {
+  type EndFieldName,
+  type JobFieldValues,
+  type ProgressFieldName,
+  SNAPSHOT_FIELD_NAMES,
+} from './job-fields.js';
 
 export const JOB_KINDS = ['pull', 'pull-from-host', 'remove', 'prune', 'gc', 'sync'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -86,24 +91,10 @@ export class Job<T = unknown> extends EventEmitter {
     this.result.catch(() => undefined);
   }
 
-  /** A plain copy of the observable fields. */
+  /** A plain copy of the observable fields: every field of the list but those set at the end. */
   snapshot(): JobSnapshot {
-    return {
-      id: this.id,
-      kind: this.kind,
-      target: this.target,
-      state: this.state,
-      progress: this.progress,
-      bytesDone: this.bytesDone,
-      bytesTotal: this.bytesTotal,
-      layersDone: this.layersDone,
-      layersTotal: this.layersTotal,
-      attempt: this.attempt,
-      itemsDone: this.itemsDone,
-      itemsTotal: this.itemsTotal,
-      item: this.item,
-      owner: this.owner,
-    };
+    const fields = this as unknown as Record<string, unknown>;
+    return Object.fromEntries(SNAPSHOT_FIELD_NAMES.map((name) => [name, fields[name]])) as JobSnapshot;
   }
 
   get finished(): boolean {
