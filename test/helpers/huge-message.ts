@@ -4,6 +4,7 @@
 import type dbus from 'dbus-next';
 // @ts-expect-error dbus-next ships no types for its internals (pinned to 0.10.2 in package.json)
 import messageModule from 'dbus-next/lib/message.js';
+import { connectionStream } from '../../src/api/dbus/dbus-next-internals.js';
 import { callStorage, connectClient } from './daemon.js';
 
 export const METHOD_CALL = 1;
@@ -63,7 +64,8 @@ export interface RawReply {
 export function sendRaw(bus: dbus.MessageBus, member: string, body: Buffer): Promise<RawReply> {
   const serial = bus.newSerial();
   const bytes = rawMessage(serial, storageCall(member), body);
-  const stream = (bus as unknown as { _connection: { stream: NodeJS.WritableStream } })._connection.stream;
+  const stream = connectionStream(bus);
+  if (!stream) throw new Error('the bus is not connected');
   return new Promise((resolve) => {
     const onMessage = (m: dbus.Message) => {
       if (Number(m.replySerial) !== serial) return; // typed a string; dbus-next gives the number

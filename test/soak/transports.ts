@@ -2,14 +2,14 @@
 // connection (reconnected when the daemon was killed or the server closed it), every call with a deadline. A
 // call's outcome is what came back (a value or an error name) and when; it never throws.
 
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import dbus from 'dbus-next';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
 import type { VarlinkParams } from '../../src/api/varlink/protocol.js';
 import { connectClient } from '../helpers/daemon.js';
-import { REPO } from '../helpers/system-bus.js';
+import { now, sendRaw, stringListBody } from '../helpers/huge-message.js';
+
+export { now, stringListBody };
 
 const { Message } = dbus;
 
@@ -23,8 +23,6 @@ export interface Outcome {
   /** No answer within the deadline (the call may still be pending). */
   timedOut?: boolean;
 }
-
-export const now = () => performance.timeOrigin + performance.now();
 
 /** One D-Bus call (dbus) or Varlink call (varlink) as data, so the nobody agent can run it too. */
 export type Call =
@@ -58,10 +56,6 @@ export function describeError(e: unknown): { error: string; text: string } {
   return { error: `transport: ${code}`, text: String(d.message ?? '') };
 }
 
-type DBusInternals = { _connection: { stream: NodeJS.WritableStream } };
-type Marshall = { marshall(msg: Record<string, unknown>): [Buffer, unknown[]] };
-const { marshall } = createRequire(join(REPO, 'package.json'))('dbus-next/lib/message.js') as Marshall;
-
 /** A root client's bus connection; the bus outlives daemon kills, so it is never reconnected. */
 export class DbusCaller {
   readonly bus: dbus.MessageBus;
@@ -90,30 +84,12 @@ export class DbusCaller {
   }
 
   /** Writes a method call whose `as` body was built by hand (megabytes, without marshalling each string). */
-  private raw(member: string, body: Buffer): Promise<{ error?: string; text?: string; value?: unknown }> {
-    const serial = this.bus.newSerial();
-    const [empty] = marshall({
-      type: 1,
-      serial,
-      destination: 'org.bootc.Storage',
-      path: '/org/bootc/Storage',
-      interface: 'org.bootc.Storage',
-      member,
-      signature: 'as',
-      body: [[]],
-    });
-    const head = empty.subarray(0, empty.length - 4); // an empty `as` is its 4-byte length
-    head.writeUInt32LE(body.length, 4);
-    const stream = (this.bus as unknown as DBusInternals)._connection.stream;
-    return new Promise((resolve) => {
-      const onMessage = (m: dbus.Message) => {
-        if (Number(m.replySerial) !== serial) return;
-        this.bus.off('message', onMessage);
-        resolve(m.errorName ? { error: m.errorName, text: String(m.body?.[0] ?? '') } : { value: m.body });
-      };
-      this.bus.on('message', onMessage);
-      stream.write(Buffer.concat([head, body]));
-    });
+  private async raw(
+    member: string,
+    body: Buffer,
+  ): Promise<{ error?: string; text?: string; value?: unknown }> {
+    const reply = await sendRaw(this.bus, member, body);
+    return reply.name === 'no error' ? { value: [] } : { error: reply.name, text: reply.text };
   }
 
   private closed = false;
@@ -122,18 +98,6 @@ export class DbusCaller {
     if (!this.closed) this.bus.disconnect();
     this.closed = true;
   }
-}
-
-/** The body of an `as` holding `count` copies of `s` (ASCII), little-endian, as the wire carries it. */
-export function stringListBody(count: number, s: string): Buffer {
-  const item = Buffer.alloc((4 + s.length + 1 + 3) & ~3);
-  item.writeUInt32LE(s.length, 0);
-  item.write(s, 4, 'latin1');
-  const length = count === 0 ? 0 : count * item.length - (item.length - (4 + s.length + 1));
-  const body = Buffer.alloc(count * item.length + 4);
-  body.writeUInt32LE(length, 0);
-  if (count > 0) body.fill(item, 4);
-  return body.subarray(0, 4 + length);
 }
 
 /** Connections closed this long after their last call may have been closed by the server for idling. */
