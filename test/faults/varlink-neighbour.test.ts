@@ -4,7 +4,7 @@
 // connections cannot keep root or another user out.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,11 +14,13 @@ import { type Stack, startStack } from '../helpers/stack.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const HANDOFF = resolve(__dirname, '../helpers/varlink-handoff.py');
 const NOBODY = { uid: 65534, gid: 65534 };
 const dir = makeTempDir('bsd-varlink-neighbour-');
 chmodSync(dir.path, 0o755); // nobody reaches the socket; polkit decides each call
 const SOCKET = join(dir.path, 'org.bootc.Storage');
+/** The hand-off script, copied where nobody can read it (the checkout may sit in a 0700 `mktemp -d` directory). */
+const HANDOFF = join(dir.path, 'varlink-handoff.py');
+copyFileSync(resolve(__dirname, '../helpers/varlink-handoff.py'), HANDOFF);
 let s: Stack;
 const children: ChildProcess[] = [];
 
@@ -39,6 +41,7 @@ function startHandoff(image: string, silent = false) {
   const args = [HANDOFF, SOCKET, image, silent ? 'silent' : 'call'];
   const child = spawn('sh', ['-c', 'python3 "$0" "$1" "$2" "$3"; exec sleep 3600', ...args], {
     ...NOBODY,
+    cwd: '/',
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   children.push(child);

@@ -12,5 +12,6 @@ await build({
   format: 'cjs',
   sourcemap: 'inline',
   logLevel: 'warning',
-  external: ['x11', 'usocket', 'koffi'],
+  // esbuild bundles the nobody agent at run time: it stays a package of the checkout.
+  external: ['x11', 'usocket', 'koffi', 'esbuild'],
 });

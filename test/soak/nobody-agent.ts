@@ -4,13 +4,21 @@
 // when closed) and answers one line per call with its outcome and its own timing.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { build } from 'esbuild';
 import { REPO } from '../helpers/system-bus.js';
 import { type Call, now, type Outcome } from './transports.js';
 
 const NOBODY = 65534;
 
-/** Plain JavaScript, run with `node -e` from the repository (for dbus-next); stdin → calls, stdout → outcomes. */
+/**
+ * Plain JavaScript, bundled with dbus-next into a directory every user can traverse (the checkout itself may
+ * sit in a 0700 directory, as a `mktemp -d` clone does, where nobody could read dbus-next); stdin → calls,
+ * stdout → outcomes.
+ */
 const AGENT = String.raw`
 const net = require('node:net');
 const readline = require('node:readline');
@@ -94,7 +102,30 @@ export class NobodyAgent {
   /** Times the agent process was (re)started. */
   starts = 0;
 
+  /** The agent bundled (once) into a directory of its own that nobody can read, and the directory. */
+  private bundled: Promise<{ dir: string; file: string }> | undefined;
+
   constructor(private readonly env: { bus: string; varlink: string }) {}
+
+  private bundle(): Promise<{ dir: string; file: string }> {
+    this.bundled ??= (async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bsd-soak-agent-'));
+      chmodSync(dir, 0o755);
+      const file = join(dir, 'agent.cjs');
+      await build({
+        stdin: { contents: AGENT, resolveDir: REPO, loader: 'js' },
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        external: ['x11', 'usocket'],
+        outfile: file,
+        logLevel: 'error',
+      });
+      return { dir, file };
+    })();
+    return this.bundled;
+  }
 
   /** Runs `call` as nobody on client slot `slot`; a call unanswered by `deadlineMs` comes back timed out. */
   async call(slot: number, call: Call, deadlineMs: number): Promise<Outcome> {
@@ -121,10 +152,13 @@ export class NobodyAgent {
     });
   }
 
-  private spawn(): Promise<void> {
+  private async spawn(): Promise<void> {
     if (this.proc && this.proc.exitCode === null && this.ready) return this.ready;
-    const proc = spawn(process.execPath, ['-e', AGENT], {
-      cwd: REPO,
+    const { file } = await this.bundle();
+    // Another call may have started it while this one waited for the bundle.
+    if (this.proc && this.proc.exitCode === null && this.ready) return this.ready;
+    const proc = spawn(process.execPath, [file], {
+      cwd: '/',
       uid: NOBODY,
       gid: NOBODY,
       env: { PATH: process.env.PATH, SOAK_BUS: this.env.bus, SOAK_VARLINK: this.env.varlink },
@@ -162,5 +196,6 @@ export class NobodyAgent {
   stop(): void {
     this.proc?.stdin?.end();
     this.proc?.kill('SIGTERM');
+    void this.bundled?.then(({ dir }) => rmSync(dir, { recursive: true, force: true }));
   }
 }
