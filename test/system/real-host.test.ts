@@ -67,7 +67,7 @@ const label = (path: string) =>
     .replace(/\0$/, '')
     .trim();
 
-/** Waits for systemd to have READY=1 (it follows the first answer by milliseconds, via systemd-notify). */
+/** Waits for systemd to have READY=1 (it follows the first answer by milliseconds, one datagram). */
 async function waitActive(c: Container) {
   for (let i = 0; i < 100; i++) {
     if ((await c.show(UNIT, 'ActiveState')).ActiveState === 'active') return;

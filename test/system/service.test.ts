@@ -67,7 +67,7 @@ describe(onPlatform('bootc-storaged under systemd'), () => {
     const [images] = await call(c, 'List');
     expect(images).toEqual([]);
     // The call is answered once the daemon owns its name and the store is open; READY=1 reaches systemd from
-    // systemd-notify a few milliseconds later.
+    // its datagram a few milliseconds later.
     await waitForState(UNIT, 'active', 10_000);
     const active = await c.exec(['systemctl', 'is-active', UNIT]);
     expect(active.stdout.trim()).toBe('active');
@@ -213,7 +213,7 @@ describe(onPlatform('bootc-storaged under systemd'), () => {
     const [images] = await call(c, 'List');
     expect(images).toEqual([]);
     // The daemon answers as soon as it owns the bus name (what D-Bus activation waits for); systemd learns
-    // READY=1 a few milliseconds later, from systemd-notify.
+    // READY=1 a few milliseconds later, in the daemon's own datagram.
     await waitForState(UNIT, 'active', 10_000);
     const again = await c.show(UNIT, 'ActiveState', 'InvocationID', 'MainPID');
     expect(again.ActiveState).toBe('active');
