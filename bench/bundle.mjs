@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { build } from 'esbuild';
-import { asciiOnly, daemonBuildOptions } from '../scripts/bundle-options.mjs';
+import { asciiOnly, daemonBuildOptions, EXECA_CHUNK, execaChunkOptions } from '../scripts/bundle-options.mjs';
 
 const outdir = process.argv[2] ?? '.cache/bench';
 /** Imported by the benchmarks, not run on their own. */
@@ -13,6 +13,7 @@ const SHARED = new Set([
   'lib.ts',
   'targets.ts',
   'memory-parts.ts',
+  'memory-idle.ts',
   'reads-breakdown.ts',
   'image-archive.ts',
   'scale-fixture.ts',
@@ -25,6 +26,10 @@ const entries = readdirSync('bench').filter((f) => f.endsWith('.ts') && !SHARED.
 const WITHOUT_REDIRECTS = new Set(['zod-all-locales.ts', 'dbus-next-xml.ts']);
 
 await Promise.all([
+  // execa's own file, which the parts require from beside themselves on their first child, as the daemon does.
+  build({ ...execaChunkOptions(`${outdir}/parts`), sourcemap: false }).then(() =>
+    asciiOnly(`${outdir}/parts/${EXECA_CHUNK}`),
+  ),
   ...entries.map((f) =>
     build({
       entryPoints: [`bench/${f}`],

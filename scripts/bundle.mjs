@@ -3,16 +3,17 @@
 // goes the one dependency that cannot be inlined: koffi (FFI, for the ostree sysroot lock's fcntl), whose
 // JavaScript entry loads a native koffi.node per platform. It stays external and is copied, trimmed to what
 // Node's resolver and koffi's own loader read on this machine's architecture, into <outdir>/node_modules, where
-// `import('koffi')`/`require('koffi')` from a bundle find it. The esbuild options (what is left out or loaded
-// lazily to keep the idle daemon light) are in scripts/bundle-options.mjs. Code loaded only on first use (the
-// Varlink transport, the GC roots of a collection, XML) stays in the one file, wrapped by esbuild so it is
-// evaluated only when its dynamic import() runs: nothing more to install.
+// `import('koffi')`/`require('koffi')` from a bundle find it. execa, the process runner's engine, is its own
+// file beside the bundles (bootc-storaged-execa.cjs), read on the first child process. The esbuild options (what
+// is left out or loaded lazily to keep the idle daemon light) are in scripts/bundle-options.mjs. Other code
+// loaded only on first use (the Varlink transport, the GC roots of a collection, XML) stays in the one file,
+// wrapped by esbuild so it is evaluated only when its dynamic import() runs.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { asciiOnly, daemonBuildOptions } from './bundle-options.mjs';
+import { asciiOnly, daemonBuildOptions, EXECA_CHUNK, execaChunkOptions } from './bundle-options.mjs';
 
 const outdir = process.argv[2] ?? 'dist/bundle';
 const entries = [
@@ -20,8 +21,11 @@ const entries = [
   ['src/cli/main.ts', 'bootc-storagectl.cjs'],
 ].filter(([src]) => existsSync(src));
 
-await Promise.all(entries.map(([src, out]) => build(daemonBuildOptions(src, `${outdir}/${out}`))));
-for (const [, out] of entries) asciiOnly(`${outdir}/${out}`);
+await Promise.all([
+  ...entries.map(([src, out]) => build(daemonBuildOptions(src, `${outdir}/${out}`))),
+  build(execaChunkOptions(outdir)),
+]);
+for (const out of [...entries.map(([, o]) => o), EXECA_CHUNK]) asciiOnly(`${outdir}/${out}`);
 
 copyKoffiRuntime(join(outdir, 'node_modules'));
 writeDaemonLoader(outdir);

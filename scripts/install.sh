@@ -12,6 +12,7 @@
 #   /usr/lib/bootc-storaged/bootc-storaged.cjs            the daemon's loader: runs bootc-storaged-main.cjs
 #   /usr/lib/bootc-storaged/bootc-storaged-main.cjs       the daemon, bundled (node, no node_modules)
 #   /usr/lib/bootc-storaged/bootc-storaged-main.cjs.cache its V8 code cache (made by the build)
+#   /usr/lib/bootc-storaged/bootc-storaged-execa.cjs      execa, required by the bundles on their first child
 #   /usr/lib/bootc-storaged/bootc-storagectl.cjs          the CLI, when it has been built
 #   /usr/lib/bootc-storaged/node_modules/…                koffi (FFI) for this architecture, beside the bundles:
 #                                                         koffi/…, @koromix/koffi-linux-<arch>/…/koffi.node
@@ -71,6 +72,8 @@ manifest() {
   # The loader above runs this bundle with V8's code cache (scripts/daemon-loader.cjs, scripts/bundle.mjs).
   echo "dist/bundle/bootc-storaged-main.cjs|$libdir/bootc-storaged-main.cjs|0644|copy"
   echo "dist/bundle/bootc-storaged-main.cjs.cache|$libdir/bootc-storaged-main.cjs.cache|0644|copy"
+  # execa, the process runner's engine: both bundles require it on their first child process.
+  echo "dist/bundle/bootc-storaged-execa.cjs|$libdir/bootc-storaged-execa.cjs|0644|copy"
   echo "bootc-storaged.cjs|$libexecdir/bootc-storaged|0755|daemon-wrapper"
   echo "dist/bundle/bootc-storagectl.cjs|$libdir/bootc-storagectl.cjs|0644|copy"
   echo "bootc-storagectl.cjs|$bindir/bootc-storagectl|0755|wrapper"

@@ -7,10 +7,10 @@
 // fails with a message that says so, it does not wait forever or claim success.
 
 import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, spawnCli } from '../helpers/cli-process.js';
-import { callStorage } from '../helpers/daemon.js';
+import { callStorage, EXECA_CHUNK_BUNDLE } from '../helpers/daemon.js';
 import {
   buildSignalForger,
   type SignalForger,
@@ -106,6 +106,8 @@ beforeAll(async () => {
   // A copy in the stack's directory, as cli.test.ts runs it; the forger is bundled there too, for nobody.
   cliCopy = join(s.dir, 'bootc-storagectl.cjs');
   copyFileSync(CLI_BUNDLE, cliCopy);
+  // execa's file, which the bundle requires from beside itself on its first child (the polkit agent).
+  copyFileSync(EXECA_CHUNK_BUNDLE, join(s.dir, basename(EXECA_CHUNK_BUNDLE)));
   forgerBundle = await buildSignalForger(s.dir);
   const names = ['forged/done:v1', 'forged/failed:v1', 'forged/lost:v1', 'forged/watch:v1'];
   await Promise.all(

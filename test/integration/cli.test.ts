@@ -3,11 +3,11 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
-import { callStorage } from '../helpers/daemon.js';
+import { callStorage, EXECA_CHUNK_BUNDLE } from '../helpers/daemon.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { REPO } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -44,7 +44,11 @@ let slowCancel: string;
 function cliFor(uid: number | undefined): string {
   if (uid === undefined) return CLI;
   const copy = join(s.dir, 'bootc-storagectl.cjs');
-  if (!existsSync(copy)) copyFileSync(CLI, copy);
+  if (!existsSync(copy)) {
+    copyFileSync(CLI, copy);
+    // execa's file, which the bundle requires from beside itself on its first child (the polkit agent).
+    copyFileSync(EXECA_CHUNK_BUNDLE, join(s.dir, basename(EXECA_CHUNK_BUNDLE)));
+  }
   return copy;
 }
 
