@@ -236,6 +236,11 @@ export function fmtMiB(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`;
 }
 
+/** A difference in KiB as MiB with its sign ("+1.2 MiB", "-0.3 MiB"). */
+export function signedMiB(kib: number): string {
+  return `${kib >= 0 ? '+' : ''}${fmtMiB(kib)}`;
+}
+
 /** One `running podman` debug line of the daemon: the arguments and the log time (ms since the epoch). */
 export interface PodmanRun {
   time: number;

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAEMON_NODE_OPTIONS } from '../test/helpers/daemon.js';
-import { stats } from './lib.js';
+import { fmtMs, signedMiB, stats, table } from './lib.js';
 
 /** One part's figures: medians over the runs. */
 export interface PartCost {
@@ -47,7 +47,7 @@ export async function measureParts(benchDir: string, reps: number): Promise<Part
   const dir = join(benchDir, 'parts');
   if (!existsSync(dir)) return [];
   const names = readdirSync(dir)
-    .filter((f) => f.endsWith('.cjs'))
+    .filter((f) => f.endsWith('.cjs') && f !== 'bootc-storaged-execa.cjs') // execa's file: loaded by parts
     .map((f) => f.slice(0, -4));
   const samples = new Map(names.map((n) => [n, [] as { rss: number; ms: number }[]]));
   for (let r = 0; r < reps; r++)
@@ -56,4 +56,65 @@ export async function measureParts(benchDir: string, reps: number): Promise<Part
     const s = samples.get(name)!;
     return { name, rssKiB: stats(s.map((x) => x.rss)).median, loadMs: stats(s.map((x) => x.ms)).median };
   });
+}
+
+/** What each part in bench/parts/ is, and where the daemon stands with it. */
+const PARTS: Record<string, [string, string]> = {
+  'daemon-options': ['command line: node:util parseArgs (src/daemon-options.ts)', 'at start'],
+  commander: ['command line: commander', 'no longer (CLI only)'],
+  pino: ['pino logger (src/log.ts)', 'at start'],
+  'dbus-next': ['dbus-next, XML libraries on first use (scripts/xml2js-lazy.cjs)', 'at start'],
+  'dbus-next-xml': ['dbus-next with xml2js/xmlbuilder/sax evaluated', 'no longer'],
+  zod: ['classic zod, English messages only (scripts/zod-locales-en.mjs)', 'no longer'],
+  'zod-all-locales': ['zod with every locale', 'no longer'],
+  'zod-mini': ['zod/mini with English messages (src/schema.ts)', 'at start'],
+  operations: ['the operations table: every method’s zod schemas', 'at start'],
+  'dbus-transport': ['D-Bus transport with the core and dbus-next', 'at start'],
+  storage: ['the engine (store.ts: podman runs, manifest, image list)', 'at start'],
+  'introspection-xml': ['introspection XML, rendered once', 'on the first Introspect'],
+  'varlink-transport': [
+    'Varlink transport: protocol, IDL, the loop (with the operations table)',
+    'on the first connection',
+  ],
+  gc: [
+    'GC roots: deployments, bound images, boot order, GVariant',
+    'at start (src/core/deployments.ts imports it)',
+  ],
+  'selinux-relabel': ['SELinux relabelling of a new store', 'at start (src/storage/store.ts imports it)'],
+  koffi: ['koffi with libc.so.6 (native FFI)', 'on first use (sysroot lock, Varlink peer)'],
+  execa: [
+    'execa, loaded by the runner on its first child (src/process/execa-loader.ts)',
+    'on the first spawn (at start only when a first start creates the store)',
+  ],
+};
+
+/** Parts that contain another: their cost over it is shown too. */
+const BASES: Record<string, string> = {
+  operations: 'zod-mini',
+  'dbus-transport': 'operations',
+  'varlink-transport': 'operations',
+  'introspection-xml': 'operations',
+  'dbus-next-xml': 'dbus-next',
+  'zod-all-locales': 'zod',
+  gc: 'runner',
+  'selinux-relabel': 'runner',
+  koffi: 'runner',
+  execa: 'runner',
+};
+
+/** The parts table of bench/memory.ts: each part's cost over a bare node and over the part it contains. */
+export function partsTable(parts: PartCost[]): string {
+  const find = (name: string) => parts.find((x) => x.name === name);
+  const bare = find('bare');
+  const rows = Object.entries(PARTS).flatMap(([name, [what, where]]) => {
+    const p = find(name);
+    if (!p || !bare) return [];
+    const base = BASES[name] ? find(BASES[name]) : undefined;
+    const over = base ? `${signedMiB(p.rssKiB - base.rssKiB)} over ${BASES[name]}` : '—';
+    return [[what, signedMiB(p.rssKiB - bare.rssKiB), over, fmtMs(p.loadMs), where]];
+  });
+  return table(
+    ['part', 'RSS over a bare node', 'over the part it contains', 'load time', 'in the daemon'],
+    rows,
+  );
 }

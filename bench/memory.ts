@@ -18,18 +18,19 @@ import {
   note,
   nowMs,
   procStatusKiB,
+  signedMiB,
   sleep,
   stats,
   table,
   withStack,
 } from './lib.js';
-import { measureParts, type PartCost } from './memory-parts.js';
+import { readSmaps, SETTLE_MS, sampleIdleRss, startNotifyListener } from './memory-idle.js';
+import { measureParts, partsTable } from './memory-parts.js';
 import { recordTarget } from './targets.js';
 
 const CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 10_000);
 const COLD_REPS = Number(process.env.BENCH_MEMORY_COLD_REPS ?? 7);
 const PART_REPS = Number(process.env.BENCH_MEMORY_PART_REPS ?? 2);
-const SETTLE_MS = 2000;
 const PAUSE_MS = 5000;
 const WARMUP_CALLS = 1000;
 /** Issue 15: idle RSS of the bundled daemon ≤ 50 MiB; cold activation to the first reply ≤ 150 ms. */
@@ -43,37 +44,6 @@ const TARGET_COLD_MS = 150;
 const NOISE_MIB = 1;
 
 const mb = (kib: number) => `${((kib * 1024) / 1e6).toFixed(1)} MB`;
-const signedMiB = (kib: number) => `${kib >= 0 ? '+' : ''}${fmtMiB(kib)}`;
-
-/** What each part in bench/parts/ is, and where the daemon stands with it. */
-const PARTS: Record<string, [string, string]> = {
-  'daemon-options': ['command line: node:util parseArgs (src/daemon-options.ts)', 'at start'],
-  commander: ['command line: commander', 'no longer (CLI only)'],
-  pino: ['pino logger (src/log.ts)', 'at start'],
-  'dbus-next': ['dbus-next, XML libraries on first use (scripts/xml2js-lazy.cjs)', 'at start'],
-  'dbus-next-xml': ['dbus-next with xml2js/xmlbuilder/sax evaluated', 'no longer'],
-  zod: ['classic zod, English messages only (scripts/zod-locales-en.mjs)', 'no longer'],
-  'zod-all-locales': ['zod with every locale', 'no longer'],
-  'zod-mini': ['zod/mini with English messages (src/schema.ts)', 'at start'],
-  operations: ['the operations table: every method’s zod schemas', 'at start'],
-  'dbus-transport': ['D-Bus transport with the core and dbus-next', 'at start'],
-  storage: ['the engine (store.ts: podman runs, manifest, image list)', 'at start'],
-  'introspection-xml': ['introspection XML, rendered once', 'on the first Introspect'],
-  'varlink-transport': [
-    'Varlink transport: protocol, IDL, the loop (with the operations table)',
-    'on the first connection',
-  ],
-  gc: [
-    'GC roots: deployments, bound images, boot order, GVariant',
-    'at start (src/core/deployments.ts imports it)',
-  ],
-  'selinux-relabel': ['SELinux relabelling of a new store', 'at start (src/storage/store.ts imports it)'],
-  koffi: ['koffi with libc.so.6 (native FFI)', 'on first use (sysroot lock, Varlink peer)'],
-  execa: [
-    'execa, loaded by the runner on its first child (src/process/execa-loader.ts)',
-    'on the first spawn (at start when creating the store; under systemd, READY=1 via systemd-notify)',
-  ],
-};
 
 /** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -114,50 +84,27 @@ function varlinkCall(path: string, method: string): Promise<void> {
   });
 }
 
-/** Parts that contain another: their cost over it is shown too. */
-const BASES: Record<string, string> = {
-  operations: 'zod-mini',
-  'dbus-transport': 'operations',
-  'varlink-transport': 'operations',
-  'introspection-xml': 'operations',
-  'dbus-next-xml': 'dbus-next',
-  'zod-all-locales': 'zod',
-  gc: 'runner',
-  'selinux-relabel': 'runner',
-  koffi: 'runner',
-  execa: 'runner',
-};
-
-function partsTable(parts: PartCost[]): string {
-  const find = (name: string) => parts.find((x) => x.name === name);
-  const bare = find('bare');
-  const rows = Object.entries(PARTS).flatMap(([name, [what, where]]) => {
-    const p = find(name);
-    if (!p || !bare) return [];
-    const base = BASES[name] ? find(BASES[name]) : undefined;
-    const over = base ? `${signedMiB(p.rssKiB - base.rssKiB)} over ${BASES[name]}` : '—';
-    return [[what, signedMiB(p.rssKiB - bare.rssKiB), over, fmtMs(p.loadMs), where]];
-  });
-  return table(
-    ['part', 'RSS over a bare node', 'over the part it contains', 'load time', 'in the daemon'],
-    rows,
-  );
-}
-
 main(() =>
   withStack(async (s) => {
+    // 1. Idle right after start. The stack's first daemon created the store (its podman loaded execa): that
+    // happens once per host. Every later start (each activation after an idle exit) opens the store it finds:
+    // that daemon is the one the target judges, as issue 15 measured it (no notify socket). The same start
+    // under a notify socket, bound as systemd binds it, is shown beside it: sending READY=1 loads koffi.
+    note(`idle RSS: ${SETTLE_MS} ms after start, then 5 samples 250 ms apart`);
+    const firstStart = await sampleIdleRss(s.daemon.proc.pid!);
+    const listener = await startNotifyListener(s.dir);
+    await s.restartDaemon(undefined, { NOTIFY_SOCKET: listener.path, WATCHDOG_USEC: '60000000' });
+    const notified = await sampleIdleRss(s.daemon.proc.pid!);
+    const notifiedMemory = readSmaps(s.daemon.proc.pid!);
+    const ready = listener.messages().find((m) => m.data.split('\n').includes('READY=1'));
+    listener.stop();
+    if (ready?.pid !== s.daemon.proc.pid)
+      throw new Error(`no READY=1 from the daemon (pid ${s.daemon.proc.pid}): ${JSON.stringify(ready)}`);
+    await s.restartDaemon();
     const pid = s.daemon.proc.pid!;
     const rss = () => procStatusKiB(pid, 'VmRSS');
-
-    // 1. Idle right after start: the stack waited for the daemon's "serving" line; let it settle.
-    note(`idle RSS: ${SETTLE_MS} ms after start, then 5 samples 250 ms apart`);
-    await sleep(SETTLE_MS);
-    const idleSamples: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      idleSamples.push(rss());
-      await sleep(250);
-    }
-    const idle = stats(idleSamples);
+    const idle = await sampleIdleRss(pid);
+    const idleMemory = readSmaps(pid);
     const bare = await bareNodeRss();
 
     // 2. The lazily loaded parts, measured in the daemon itself: RSS before and after their first use.
@@ -300,7 +247,11 @@ main(() =>
         'by its loader with the V8 code cache the build made (scripts/daemon-loader.cjs), started as its unit ' +
         `starts it (NODE_OPTIONS=${DAEMON_NODE_OPTIONS}) by the test harness, with debug logging. Idle: ` +
         'sampled 5 times, 250 ms apart, ' +
-        `${SETTLE_MS / 1000} s after the daemon reported "serving", before any call. Targets (issue 15): idle ` +
+        `${SETTLE_MS / 1000} s after the daemon reported "serving", before any call, in a daemon started on the ` +
+        'store a first start created. The same start with $NOTIFY_SOCKET bound by a datagram listener is shown ' +
+        "too (READY=1 arrived from the daemon's own pid; no helper process). Anonymous memory and file pages " +
+        'from /proc/<pid>/smaps_rollup (file pages are clean, shared with every process that maps the same ' +
+        'files, and reclaimable). Targets (issue 15): idle ' +
         `RSS ≤ ${TARGET_IDLE_MIB} MiB; cold activation ≤ ${TARGET_COLD_MS} ms.\n`,
     );
     console.log(
@@ -308,10 +259,24 @@ main(() =>
         ['measure', 'value', 'target', 'met?'],
         [
           [
-            'idle RSS right after start',
+            'idle RSS right after start (on the store a previous start made)',
             `${fmtMiB(idle.median)} = ${mb(idle.median)} (${fmtMiB(idle.min)}–${fmtMiB(idle.max)})`,
             `≤ ${TARGET_IDLE_MIB} MiB`,
             idleVerdict,
+          ],
+          [
+            'reference: the same start under a notify socket, as systemd runs it (READY=1 through koffi)',
+            `${fmtMiB(notified.median)} (${signedMiB(notified.median - idle.median)}: anonymous ` +
+              `${signedMiB(notifiedMemory.anonymous - idleMemory.anonymous)}, file pages ` +
+              `${signedMiB(notifiedMemory.file - idleMemory.file)} of koffi.node, libstdc++ and node)`,
+            '—',
+            '—',
+          ],
+          [
+            'reference: the very first start, which creates the store (its podman loads execa)',
+            `${fmtMiB(firstStart.median)} (${signedMiB(firstStart.median - idle.median)})`,
+            '—',
+            '—',
           ],
           [
             'reference: the same daemon without the V8 code cache (bootc-storaged-main.cjs run directly)',
