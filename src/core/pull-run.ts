@@ -63,6 +63,8 @@ interface Attempt {
   n: number;
   layersStarted: number;
   bytesDone: number;
+  /** What the store's partial-pull staging held when the attempt began (an admin's pull, a leftover). */
+  stagedBefore: number;
   lastProgressAt: number;
   /**
    * Once the manifest is written, every blob is here and podman applies the layers to the store: local disk
@@ -154,6 +156,7 @@ export class PullRun {
       n,
       layersStarted: 0,
       bytesDone: 0,
+      stagedBefore: await measureDirSize(store.partialStagingDir),
       lastProgressAt: Date.now(),
       committing: false,
       stall: new AbortController(),
@@ -241,11 +244,18 @@ export class PullRun {
     }
   }
 
-  /** Measures the staged bytes and reports the job's progress (only for the attempt still running). */
+  /**
+   * Measures the staged bytes and reports the job's progress (only for the attempt still running): the blobs
+   * in the pull's TMPDIR, plus what a partial pull wrote into the store's staging since the attempt began.
+   */
   private async update(): Promise<void> {
     const a = this.current;
     if (!a) return;
-    const measured = await measureDirSize(this.o.tmpDir);
+    const [blobs, staging] = await Promise.all([
+      measureDirSize(this.o.tmpDir),
+      measureDirSize(this.o.store.partialStagingDir),
+    ]);
+    const measured = blobs + Math.max(0, staging - a.stagedBefore);
     if (this.settled || this.current !== a) return;
     if (measured > a.bytesDone) a.lastProgressAt = Date.now();
     a.bytesDone = Math.max(a.bytesDone, measured);

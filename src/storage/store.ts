@@ -278,6 +278,14 @@ export class Store {
     });
   }
 
+  /**
+   * Where podman stages a partial (zstd:chunked) pull: inside the store (c/storage's overlay staging), not in
+   * the pull's TMPDIR, so a pull's progress is what grows in both.
+   */
+  get partialStagingDir(): string {
+    return join(this.storePath, 'overlay', 'staging');
+  }
+
   /** A whole pull's time limit (all its attempts together). */
   get pullTimeoutMs(): number {
     return this.opts.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;

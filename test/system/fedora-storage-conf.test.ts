@@ -2,7 +2,8 @@
 // ships it (partial pulls on) makes the daemon pull with podman rather than skopeo (src/storage/copy-pull.ts:
 // skopeo only when storage.conf sets nothing a pull depends on). A zstd:chunked image then lands by a partial
 // pull (layers.json records a toc-digest for its layer), the job's progress reaches its end, and a slow pull of
-// another zstd:chunked image cancels cleanly. Debian 13 (podman 5.4.2) only; on Debian 12 the file asserts the
+// another zstd:chunked image shows its progress as it goes (counted from the store's staging, where a partial
+// pull writes) and cancels cleanly. Debian 13 (podman 5.4.2) only; on Debian 12 the file asserts the
 // platform fact that keeps it out.
 
 import { execFileSync } from 'node:child_process';
@@ -183,7 +184,7 @@ if (PLATFORM.generation === 'bookworm') {
       expect((await daemonLines(c)).filter((m) => m.startsWith('image records unusable'))).toEqual([]);
     });
 
-    it('cancels a slow pull of another zstd:chunked image; nothing is left running; the next pull works', async () => {
+    it('shows a slow partial pull’s progress as it goes, cancels it; nothing is left running; the next pull works', async () => {
       const h = registry.host;
       const id = await builder.buildAndPush(`${h}/fedora/big-src:1`, { bytes: 16 * 1024 * 1024 });
       await pushZstdChunked(c, `${h}/fedora/big-src:1`, `${h}/fedora/big:1`);
@@ -198,19 +199,25 @@ if (PLATFORM.generation === 'bookworm') {
         if (Date.now() - start > 120_000) throw new Error(`job ${job} never ran: ${JSON.stringify(p)}`);
         await sleep(200);
       }
-      // Into the transfer; what the job's progress says meanwhile is printed (a diagnostic, not asserted).
-      for (let i = 0; i < 4; i++) {
+      // Into the transfer: a partial pull writes into the store's own staging (not the pull's TMPDIR), and the
+      // job's progress counts it as it grows, long before the end.
+      const readings: Record<string, unknown>[] = [];
+      for (let i = 0; i < 6; i++) {
         await sleep(1000);
         const p = await jobProperties(c, job, 'State', 'BytesDone', 'BytesTotal', 'Progress');
-        // Where a partial pull writes: the store itself (c/storage's staging), not the TMPDIR the daemon measures.
         const staged = execFileSync('du', ['-sb', join(storeOnHost, 'overlay')], { encoding: 'utf8' }).split(
           '\t',
         )[0];
         process.stderr.write(
           `[fedora-conf] slow pull after ${i + 1} s: ${JSON.stringify(p)}, store overlay/ ${staged} bytes\n`,
         );
+        readings.push(p);
       }
       expect((await jobProperties(c, job, 'State')).State).toBe('running');
+      const done = readings.map((p) => p.BytesDone as number);
+      expect(done.at(-1)).toBeGreaterThan(0);
+      expect(done.at(-1)).toBeGreaterThan(done[0]!); // it grows with the transfer
+      expect(done.at(-1)).toBeLessThan(readings.at(-1)!.BytesTotal as number);
       await call(c, 'CancelJob', 'u', [String(job)]);
       const { last } = await follow(job, 120_000);
       process.stderr.write(`[fedora-conf] canceled job ${job}: ${JSON.stringify(last)}\n`);
