@@ -2,7 +2,17 @@
 // then renamed into place; an existing store is never re-initialized), and the change token that tells in
 // microseconds whether anyone wrote to it since the last look.
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -36,6 +46,30 @@ export async function initializeStore(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Where podman caches its automatic choice of network backend, in the graph root (c/common's libnetwork). */
+export const NETWORK_BACKEND_FILE = 'defaultNetworkBackend';
+
+/**
+ * Drops podman's cached network-backend choice from the store. The store holds images only (no containers, no
+ * networks), so the choice means nothing here, but it travels with the store across an OS update or rollback:
+ * podman 5 writes "netavark", and podman 4.3 on a host without netavark then refuses every command ("could not
+ * find netavark"). Without the file each podman chooses for its own host again, as on a fresh store.
+ */
+export function forgetNetworkBackend(storePath: string, log: Logger): void {
+  const file = join(storePath, NETWORK_BACKEND_FILE);
+  let choice: string;
+  try {
+    choice = readFileSync(file, 'utf8').trim().slice(0, 64);
+  } catch {
+    return; // none yet
+  }
+  rmSync(file, { force: true });
+  log.info(
+    { store: storePath, choice },
+    "dropped podman's cached network backend (chosen again by this host's podman)",
+  );
 }
 
 /** The store's image records' fingerprint: images.json's inode, time and size, and images.lock's token. */

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { createError, isStorageError } from '../errors.js';
 import { createAnonymousFile, readAuthSource } from './auth.js';
 import * as copyPull from './copy-pull.js';
-import { initializeStore, readChangeToken } from './create-store.js';
+import { forgetNetworkBackend, initializeStore, readChangeToken } from './create-store.js';
 import { copyFromHost } from './host-copy.js';
 import { isRecordsMiss, readImageRecords } from './image-records.js';
 import { type ImageEntry, parseImageList } from './parse-image-list.js';
@@ -110,6 +110,7 @@ export class Store {
         bootstrap.close();
       }
     });
+    forgetNetworkBackend(storePath, log);
     return Store.open(opts, tools);
   }
 

@@ -135,16 +135,21 @@ function generation(): Generation {
 
 export const PLATFORM: Platform = PLATFORMS[generation()];
 
+/** A generation's platform facts (a test that boots both, as an OS update between them does). */
+export const platformOf = (g: Generation): Platform => PLATFORMS[g];
+
+/** The generation this test process does not boot by default. */
+export const OTHER_GENERATION: Generation = PLATFORM.generation === 'bookworm' ? 'trixie' : 'bookworm';
+
 /** `name (Debian 13)`: a describe block's name with the generation that ran it. */
 export const onPlatform = (name: string) => `${name} (${PLATFORM.label})`;
 
 /** The cached rootfs of this generation (built once by rootfs.sh, which run.sh has already run: then instant). */
-function rootfsPath(): string {
-  return execFileSync(
-    'bash',
-    [join(REPO, 'test/system/rootfs.sh'), join(REPO, '.cache/rootfs'), PLATFORM.generation],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  ).trim();
+function rootfsPath(g: Generation): string {
+  return execFileSync('bash', [join(REPO, 'test/system/rootfs.sh'), join(REPO, '.cache/rootfs'), g], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 /**
@@ -211,27 +216,39 @@ export interface BootOptions {
   prepareSysroot?: (dir: string) => void;
   /** Mount /sysroot read-only (`--bind-ro`), as every bootc host does. */
   readOnlySysroot?: boolean;
+  /**
+   * An existing host directory to be /sysroot, left in place when the container stops: one sysroot across
+   * several boots, as across an OS update (prepareSysroot is not called then).
+   */
+  sysrootDir?: string;
+  /** Boot this generation instead of the test process's own (PLATFORM). */
+  generation?: Generation;
 }
 
 /** Boots a fresh container with the project installed; resolves once systemd reports the boot finished. */
 export async function bootContainer(name: string, opts: BootOptions = {}): Promise<Container> {
-  const rootfs = rootfsPath();
+  const platform = platformOf(opts.generation ?? PLATFORM.generation);
+  const rootfs = rootfsPath(platform.generation);
   const installed = installRoot();
   mkdirSync(RUNS, { recursive: true });
-  const runDir = mkdtempSync(join(RUNS, `${name}-${PLATFORM.generation}-`));
+  const runDir = mkdtempSync(join(RUNS, `${name}-${platform.generation}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
-  const [upper, work, merged, sysroot, containers] = ['upper', 'work', 'merged', 'sysroot', 'containers'].map(
-    (d) => join(runDir, d),
-  ) as [string, string, string, string, string];
-  for (const d of [upper, work, merged, containers, sysroot]) mkdirSync(d, { recursive: true });
-  if (opts.prepareSysroot) opts.prepareSysroot(sysroot);
-  else mkdirSync(join(sysroot, 'ostree/bootc'), { recursive: true });
+  const [upper, work, merged, containers] = ['upper', 'work', 'merged', 'containers'].map((d) =>
+    join(runDir, d),
+  ) as [string, string, string, string];
+  const sysroot = opts.sysrootDir ?? join(runDir, 'sysroot');
+  for (const d of [upper, work, merged, containers]) mkdirSync(d, { recursive: true });
+  if (!opts.sysrootDir) {
+    mkdirSync(sysroot, { recursive: true });
+    if (opts.prepareSysroot) opts.prepareSysroot(sysroot);
+    else mkdirSync(join(sysroot, 'ostree/bootc'), { recursive: true });
+  }
   const sysrootBind = opts.readOnlySysroot ? '--bind-ro' : '--bind';
   // Debian 12's nodejs is 18: the host's node (20) is bound in where PATH finds it first. Debian 13 runs the
   // daemon on its own nodejs 20 (/usr/bin/node): nothing of the host's is bound in.
-  const nodeBind = PLATFORM.node.fromDistribution
+  const nodeBind = platform.node.fromDistribution
     ? ''
-    : `--bind-ro=${execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim()}:${PLATFORM.node.path}`;
+    : `--bind-ro=${execFileSync('readlink', ['-f', process.execPath], { encoding: 'utf8' }).trim()}:${platform.node.path}`;
   // Inside a private mount namespace: the overlay (with the installed files on top of the rootfs), then boot.
   const cgroups = containerCgroups(basename(runDir));
   for (const dir of cgroups) mkdirSync(dir, { recursive: true });

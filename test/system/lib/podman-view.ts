@@ -25,6 +25,8 @@ export async function podmanListRaw(c: Container): Promise<Record<string, unknow
     'mount -t tmpfs tmpfs /run/bootc',
     'mkdir /run/bootc/storage /run/bootc/runroot',
     'mount --bind /sysroot/ostree/bootc/storage /run/bootc/storage',
+    // Writable here even under a read-only /sysroot, as in the daemon's namespace (podman opens its database rw).
+    'mount -o remount,bind,rw /run/bootc/storage',
     'exec 3</run/bootc/runroot',
     "exec podman --root /run/bootc/storage --runroot /proc/self/fd/3 image list --format=json'",
   ].join('\n');

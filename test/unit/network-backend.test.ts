@@ -1,0 +1,44 @@
+// podman's cached network-backend choice is dropped from the store when it is opened: it crosses OS updates
+// with the store, and podman 4.3 without netavark refuses every command once podman 5 wrote "netavark"
+// (test/system/os-update.test.ts boots both generations on one store).
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { forgetNetworkBackend, NETWORK_BACKEND_FILE } from '../../src/storage/create-store.js';
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** A logger that keeps its records. */
+function recordingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  return { log, lines };
+}
+
+describe('forgetNetworkBackend', () => {
+  it('removes the cached choice and says which it was', () => {
+    dir = mkdtempSync(join(tmpdir(), 'bsd-netbackend-'));
+    writeFileSync(join(dir, NETWORK_BACKEND_FILE), 'netavark');
+    writeFileSync(join(dir, 'storage.lock'), '');
+    const { log, lines } = recordingLogger();
+    forgetNetworkBackend(dir, log);
+    expect(existsSync(join(dir, NETWORK_BACKEND_FILE))).toBe(false);
+    expect(existsSync(join(dir, 'storage.lock'))).toBe(true); // nothing else is touched
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ choice: 'netavark', store: dir });
+  });
+
+  it('does nothing (and logs nothing) on a store without one', () => {
+    dir = mkdtempSync(join(tmpdir(), 'bsd-netbackend-'));
+    const { log, lines } = recordingLogger();
+    forgetNetworkBackend(dir, log);
+    expect(lines).toEqual([]);
+  });
+});
