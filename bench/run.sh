@@ -6,7 +6,8 @@
 # The speed targets live here, never as timed assertions in the tests.
 # Knobs (environment): BENCH_READS_N_CLIENT, BENCH_READS_N_BUSCTL, BENCH_READS_N_RAW, BENCH_PULL_REPS_SMALL,
 # BENCH_PULL_REPS_LARGE, BENCH_CONCURRENT_CLIENTS, BENCH_CONCURRENT_REPS, BENCH_CONCURRENT_RAW_REPS, BENCH_QUEUE_N,
-# BENCH_QUEUE_REPS, BENCH_PRUNE_N, BENCH_RDP_RATE, BENCH_RDP_N_IDLE, BENCH_MEMORY_CALLS, BENCH_MEMORY_COLD_REPS.
+# BENCH_QUEUE_REPS, BENCH_PRUNE_N, BENCH_RDP_RATE, BENCH_RDP_N_IDLE, BENCH_MEMORY_CALLS, BENCH_MEMORY_COLD_REPS,
+# BENCH_DEBIAN13 (which benchmarks run inside Debian 13; default "reads pull").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-ALL=(reads pull concurrent queue prune reads-during-pull varlink-flood huge-message memory scale)
+# debian13 runs reads and pull again inside a booted Debian 13 (podman 5.4), the generation bootc hosts run.
+ALL=(reads pull concurrent queue prune reads-during-pull varlink-flood huge-message memory scale debian13)
 if [ $# -gt 0 ]; then
   BENCHES=("$@")
   WRITE_DOC=0

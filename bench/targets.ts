@@ -19,7 +19,9 @@ export interface TargetVerdict {
 /** Records a verdict for run.sh's summary (a JSON line in $BENCH_TARGETS); returns the cell text for the bench's own table. */
 export function recordTarget(v: TargetVerdict): string {
   const file = process.env.BENCH_TARGETS;
-  if (file) appendFileSync(file, `${JSON.stringify({ bench: benchName(), ...v })}\n`);
+  // BENCH_PLATFORM names the platform when a bench runs inside a booted generation (bench/debian13.ts).
+  const platform = process.env.BENCH_PLATFORM || undefined;
+  if (file) appendFileSync(file, `${JSON.stringify({ bench: benchName(), platform, ...v })}\n`);
   return verdictText(v);
 }
 

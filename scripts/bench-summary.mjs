@@ -20,7 +20,7 @@ if (rows.length === 0) {
   for (const r of rows) {
     const verdict = (r.met ? 'met' : '**MISSED**') + (r.remark ? ` (${r.remark})` : '');
     out.push(
-      `| bench/${cell(r.bench)}.ts | ${cell(r.area)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(verdict)} |`,
+      `| bench/${cell(r.bench)}.ts${r.platform ? ` (${cell(r.platform)})` : ''} | ${cell(r.area)} | ${cell(r.measure)} | ${cell(r.value)} | ${cell(r.target)} | ${cell(verdict)} |`,
     );
   }
 }

@@ -32,10 +32,12 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { makeMutable } from '../../helpers/ostree-sysroot.js';
+import { REPO } from '../../helpers/system-bus.js';
 
-export const REPO = resolve(__dirname, '../../..');
+// The checkout, from a module two levels down (as test/helpers is, and a bundle in .cache/<dir> too).
+export { REPO };
 const RUNS = join(REPO, '.cache/system-runs');
 const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -223,11 +225,14 @@ export interface BootOptions {
   sysrootDir?: string;
   /** Boot this generation instead of the test process's own (PLATFORM). */
   generation?: Generation;
+  /** More host directories or files to bind in, as `host:container` (no spaces), e.g. for the benchmarks. */
+  binds?: string[];
 }
 
 /** Boots a fresh container with the project installed; resolves once systemd reports the boot finished. */
 export async function bootContainer(name: string, opts: BootOptions = {}): Promise<Container> {
   const platform = platformOf(opts.generation ?? PLATFORM.generation);
+  for (const b of opts.binds ?? []) if (/\s/.test(b)) throw new Error(`a bind with a space: ${b}`);
   const rootfs = rootfsPath(platform.generation);
   const installed = installRoot();
   mkdirSync(RUNS, { recursive: true });
@@ -258,8 +263,9 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
     'for cg in $BOOTC_STORAGED_CGROUPS; do echo $$ >"$cg/cgroup.procs"; done',
     `mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4"`,
     installed ? ':' : `bash scripts/install.sh "$4" /usr >"$6/install.log"`,
+    // Extra binds come split on spaces from the environment (the positional parameters are taken).
     `exec systemd-nspawn -D "$4" --machine="$7" --boot --register=no --keep-unit --console=passive \
-       \${8:+"$8"} "\${10}=$5:/sysroot" --bind="$9:/var/lib/containers"`,
+       \${8:+"$8"} "\${10}=$5:/sysroot" --bind="$9:/var/lib/containers" $BOOTC_STORAGED_NSPAWN_BINDS`,
   ].join('\n');
   const logFd = openSync(join(runDir, 'nspawn.log'), 'a');
   const started = Date.now();
@@ -300,6 +306,7 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
           ...process.env,
           SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1',
           BOOTC_STORAGED_CGROUPS: cgroups.join(' '),
+          BOOTC_STORAGED_NSPAWN_BINDS: (opts.binds ?? []).map((b) => `--bind=${b}`).join(' '),
         },
       },
     );
