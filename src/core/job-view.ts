@@ -3,7 +3,7 @@
 // Varlink show the same fields at the same pace.
 
 import type { Job, JobSnapshot } from '../jobs/job.js';
-import { PROGRESS_FIELD_NAMES } from '../jobs/job-fields.js';
+import { JOB_FIELDS, PROGRESS_FIELD_NAMES } from '../jobs/job-fields.js';
 
 /** Transports see jobs through the core. */
 export type { Job, JobResultName } from '../jobs/job.js';
@@ -22,26 +22,19 @@ export function toCount(n: number): number {
   return Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n))) : 0;
 }
 
-/** The job's current fields. */
+/** The snapshot's integer fields (D-Bus u and t), from the one list: each becomes a wire-safe count. */
+const INTEGER_FIELD_NAMES: readonly string[] = JOB_FIELDS.flatMap((f) =>
+  !('end' in f) && (f.type.dbus === 'u' || f.type.dbus === 't') ? [f.name] : [],
+);
+
+/** The job's current fields: its snapshot (the list's fields), with numbers every wire can carry. */
 export function viewJob<T>(job: Job<T>): JobView {
-  return {
-    id: job.id,
-    kind: job.kind,
-    target: job.target,
-    state: job.state,
-    progress: Number.isFinite(job.progress) ? job.progress : -1,
-    bytesDone: toCount(job.bytesDone),
-    bytesTotal: toCount(job.bytesTotal),
-    layersDone: toCount(job.layersDone),
-    layersTotal: toCount(job.layersTotal),
-    attempt: Math.max(1, toCount(job.attempt)),
-    itemsDone: toCount(job.itemsDone),
-    itemsTotal: toCount(job.itemsTotal),
-    item: job.item,
-    owner: job.owner,
-    errorName: job.error?.name ?? '',
-    errorMessage: job.error?.message ?? '',
-  };
+  const view: Record<string, unknown> = job.snapshot();
+  for (const name of INTEGER_FIELD_NAMES) view[name] = toCount(view[name] as number);
+  const v = view as JobSnapshot;
+  v.progress = Number.isFinite(v.progress) ? v.progress : -1; // -1: unknown
+  v.attempt = Math.max(1, v.attempt); // a job that has not started its first try is on it
+  return { ...v, errorName: job.error?.name ?? '', errorMessage: job.error?.message ?? '' };
 }
 
 /**
