@@ -38,6 +38,7 @@ import { REPO } from '../../helpers/system-bus.js';
 
 // The checkout, from a module two levels down (as test/helpers is, and a bundle in .cache/<dir> too).
 export { REPO };
+
 const RUNS = join(REPO, '.cache/system-runs');
 const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
