@@ -135,7 +135,7 @@ main(() =>
           recordTarget({
             area: 'neighbour',
             measure: `Varlink Exists p99 under nobody's flood, ${who}`,
-            value: `+${fmtMs(delta)}`,
+            value: `${delta >= 0 ? '+' : '−'}${fmtMs(Math.abs(delta))}`,
             target: `≤ +${TARGET_MS} ms`,
             met: delta <= TARGET_MS,
           }),
