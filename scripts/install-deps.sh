@@ -24,6 +24,7 @@ PACKAGES=(
   selinux-utils          # matchpathcon: SELinux file contexts from a deployment's policy, no loaded policy needed
   attr                   # setfattr/getfattr: security.selinux labels, and the tests that read them back
   python3                # the tests hold the sysroot lock the way libostree does (fcntl F_OFD_SETLKW)
+  gpg gpg-agent          # a test's own key signs an image (skopeo copy --sign-by) for the signature-policy tests
   # The Cockpit page's browser tier (test/browser): cockpit-ws serves it with a local session of cockpit-bridge
   # (base1/cockpit.js, static fonts), cockpit-system is Cockpit's shell (the menu), Debian's Chromium runs it.
   cockpit-ws cockpit-bridge cockpit-system

@@ -17,6 +17,7 @@ export const EXIT = {
   BUSY: 6,
   PULL_OR_STORAGE_FAILED: 7,
   CANCELED_ELSEWHERE: 8,
+  SIGNATURE_REJECTED: 9,
   INTERRUPTED: 130,
 } as const;
 
@@ -52,6 +53,12 @@ export const ERROR_CATALOGUE = {
     description: 'podman could not fetch the image (registry unreachable, unauthorized, manifest unknown).',
     wire: 'public',
     exit: EXIT.PULL_OR_STORAGE_FAILED,
+  },
+  SignatureRejected: {
+    description:
+      "The host's signature policy (/etc/containers/policy.json with registries.d) rejected the image: unsigned, signed by another key, or a signature that does not match. The message names the image and the policy's reason; nothing was stored.",
+    wire: 'public',
+    exit: EXIT.SIGNATURE_REJECTED,
   },
   PodmanFailed: {
     description: 'podman exited non-zero; carries exit code, signal and the tail of its stderr.',

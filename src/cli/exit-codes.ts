@@ -29,4 +29,5 @@ export const EXIT_STATUS_HELP = `Exit status:
   6    busy (the job queue is full, or bootc held the sysroot lock; try again later)
   7    the pull or the store failed
   8    the job was canceled by someone else (cancel, another client)
+  9    the signature policy rejected the image (unsigned, or not signed as required)
   130  interrupted by Ctrl-C (SIGINT); a running job of this command was canceled`;

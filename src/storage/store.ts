@@ -29,6 +29,7 @@ import {
   type Toolchain,
 } from './run-in-store.js';
 import { createDeploymentRelabeler } from './selinux-label.js';
+import { policyRejectionOf } from './signature-rejection.js';
 import { prepareStoreLocation } from './store-location.js';
 import {
   DEFAULT_PULL_TIMEOUT_MS,
@@ -247,6 +248,14 @@ export class Store {
     }
     if (result.exitCode !== 0) {
       const why = this.copier ? copyPull.copierMessage(result.stderrTail) : result.stderrTail;
+      const rejected = policyRejectionOf(why);
+      if (rejected !== undefined) {
+        throw createError(
+          'SignatureRejected',
+          `${ref.canonical} was rejected by the signature policy: ${rejected}`,
+          { image: ref.canonical, reason: rejected, exitCode: result.exitCode },
+        );
+      }
       throw createError('PullFailed', `pulling ${ref.canonical} failed: ${lastLine(why)}`, {
         exitCode: result.exitCode,
         stderrTail: result.stderrTail,

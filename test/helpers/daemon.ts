@@ -11,6 +11,8 @@ const { Message } = dbus;
 export const DAEMON_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged.cjs');
 /** The bundle itself, which DAEMON_BUNDLE (scripts/daemon-loader.cjs) runs with V8's code cache. */
 export const DAEMON_MAIN_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged-main.cjs');
+/** The CLI bundle (bootc-storagectl), as the tests run it. */
+export const CLI_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storagectl.cjs');
 /** execa's own file, required by the bundles from beside themselves on their first child (a copy needs it). */
 export const EXECA_CHUNK_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storaged-execa.cjs');
 /** The V8 flags bootc-storaged.service gives node (its Environment=NODE_OPTIONS=; a unit test keeps them equal). */

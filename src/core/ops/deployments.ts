@@ -107,6 +107,7 @@ export const SYNC_BOUND_IMAGES = defineOperation({
     'NotFound (no such deployment)',
     'InvalidBoundImage',
     'PullFailed',
+    'SignatureRejected',
     'NoSpace',
     'Busy',
     'Canceled',
