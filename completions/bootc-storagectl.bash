@@ -25,7 +25,7 @@ _bootc_storagectl() {
     fi
 
     local global_opts='--no-ask-password -h --help -V --version'
-    local commands='pull exists list images remove rm prune gc jobs cancel deployments bound sync help'
+    local commands='pull exists list images remove rm prune gc jobs watch cancel deployments bound sync help'
     local -A command_opts=(
         [pull]='--policy -q --quiet --json'
         [exists]='-q --quiet --json'
@@ -36,6 +36,7 @@ _bootc_storagectl() {
         [prune]='--root --json'
         [gc]='-n --dry-run --json'
         [jobs]='-w --watch --json'
+        [watch]='--json'
         [cancel]='--json'
         [deployments]='--json'
         [bound]='--json'

@@ -14,8 +14,10 @@ import { createLazyVarlink } from './api/varlink/lazy-server.js';
 import { listenVarlink, takeActivationFd } from './api/varlink/listen.js';
 import { PolkitAuthority } from './authz/polkit.js';
 import { ReadGrants } from './authz/read-grants.js';
+import { changesOf } from './core/change-watch.js';
 import { StorageService } from './core/storage-service.js';
 import { StoreHandle, type StoreState } from './core/store-handle.js';
+import { subscribersOf } from './core/subscribers.js';
 import { type DaemonOptions, OptionError, parseDaemonArgs, renderHelp } from './daemon-options.js';
 import { toStorageError } from './errors.js';
 import { createLogger } from './log.js';
@@ -126,6 +128,7 @@ async function serve(handle: StoreHandle): Promise<number> {
     if (stopping) return;
     stopping = true;
     service.close(); // from now on new work is refused with Busy; what is queued is canceled below
+    changesOf(service).stop();
     log.info({ why }, 'stopping');
     const deadline = setTimeout(() => {
       log.error('shutdown deadline passed; exiting');
@@ -168,6 +171,12 @@ async function serve(handle: StoreHandle): Promise<number> {
     .openStore()
     .then(() => service.view.refresh())
     .catch(() => undefined); // logged by the handle's state listener above
+  // Every writer's changes, as StoreChanged/DeploymentsChanged (and Varlink Watch): inotify, armed once the
+  // store's state is known; its events never count as activity, so the daemon still exits when idle.
+  const changes = changesOf(service, log);
+  void opened
+    .then(() => changes.start())
+    .catch((err: unknown) => log.warn({ err: String(err) }, 'cannot watch for changes'));
   // Bound only once the bus name is ours: no other daemon can be serving, so a leftover socket file is stale.
   try {
     const where = await listenVarlink(
@@ -204,7 +213,8 @@ async function serve(handle: StoreHandle): Promise<number> {
     server.pendingCalls === 0 &&
     authority.pending === 0 &&
     varlink.pendingCalls === 0 &&
-    varlink.connections === 0;
+    varlink.connections === 0 &&
+    subscribersOf(service).size === 0; // D-Bus Subscribe: someone listens for changes
   // Work is a job or a call in progress; ended jobs kept for late readers are not (they keep the idle exit off).
   compactHeapWhenIdle(
     () => !service.queue.idle || server.pendingCalls > 0 || authority.pending > 0 || varlink.pendingCalls > 0,

@@ -286,6 +286,7 @@ export class App {
     this.renderJobs();
     if (owner) {
       void this.storage.loadJobs().catch(() => undefined);
+      void this.storage.keepInformed();
       void this.refresh();
       void this.readProperties();
     }

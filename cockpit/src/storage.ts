@@ -63,7 +63,10 @@ export function toStorageError(err: unknown): StorageError {
 export interface StorageEvents {
   /** The job table changed (jobs added, removed or updated). */
   jobs(): void;
-  /** A job ended or the daemon came back: what the store holds may have changed. */
+  /**
+   * A job ended, the daemon came back, or the daemon signalled StoreChanged or DeploymentsChanged (whoever
+   * made the change: bootc, ostree, podman by hand): what the page shows may have changed.
+   */
   storeChanged(): void;
   /** The daemon's bus name got an owner (a string) or lost it (null). */
   owner(owner: string | null): void;
@@ -113,8 +116,25 @@ export class StorageClient {
       r.subscribe({ path: STORAGE_PATH, interface: STORAGE_IFACE, member: 'JobRemoved' }, () =>
         this.events.storeChanged(),
       ),
+      ...['StoreChanged', 'DeploymentsChanged'].map((member) =>
+        r.subscribe({ path: STORAGE_PATH, interface: STORAGE_IFACE, member }, () =>
+          this.events.storeChanged(),
+        ),
+      ),
     ];
-    await this.loadJobs();
+    await Promise.all([this.loadJobs(), this.keepInformed()]);
+  }
+
+  /**
+   * Subscribe: keeps the daemon running while the page is open, so every change is signalled (it would
+   * otherwise exit when idle, and changes while it is down reach nobody). Again whenever a new daemon owns the
+   * name; the subscription ends when the page's bus connection does. Best effort: without it the page still
+   * refreshes after its own jobs and when the daemon comes back.
+   */
+  async keepInformed(): Promise<void> {
+    await this.call(this.reader, STORAGE_PATH, STORAGE_IFACE, 'Subscribe', '', [], {
+      interactive: false,
+    }).catch(() => undefined);
   }
 
   /** GetManagedObjects: every job object and its properties. */

@@ -13,6 +13,7 @@ import { runJobs } from './commands/jobs.js';
 import { runList } from './commands/list.js';
 import { PULL_POLICIES, type PullPolicy, runPull } from './commands/pull.js';
 import { runPrune, runRemove } from './commands/remove.js';
+import { runWatch } from './commands/watch.js';
 import type { CommandContext, Output } from './context.js';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
 import { startPolkitAgent } from './polkit-agent.js';
@@ -170,6 +171,14 @@ in the store, whether it was fetched or already present.`,
     .option('-w, --watch', 'keep showing the jobs as they change, until Ctrl-C (which exits with status 0)')
     .option('--json', 'print the jobs as JSON (with --watch: one JSON array per line)')
     .action(withContext({ agent: false }, (ctx, o: { json?: boolean; watch?: boolean }) => runJobs(ctx, o)));
+
+  program
+    .command('watch')
+    .description(
+      'print a line whenever the store or the deployments change, whoever changed them, until Ctrl-C',
+    )
+    .option('--json', 'print one JSON object per line: {"time": …, "event": "StoreChanged" | …}')
+    .action(withContext({ agent: false }, (ctx, o: { json?: boolean }) => runWatch(ctx, o)));
 
   program
     .command('cancel')

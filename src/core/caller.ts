@@ -14,5 +14,14 @@ export interface Caller {
   authorize(action: ActionId, details: Record<string, string>): Promise<void>;
 }
 
-/** What an operation's core call gives: a job to wait for (or to leave running), or a value at once. */
-export type Outcome<R> = { job: Job<R> } | { value: R };
+/** A feed of "look again" events (core/change-watch.ts): the kind of state that changed, nothing more. */
+export interface ChangeFeed {
+  on(event: 'change', listener: (kind: 'store' | 'deployments') => void): unknown;
+  off(event: 'change', listener: (kind: 'store' | 'deployments') => void): unknown;
+}
+
+/**
+ * What an operation's core call gives: a job to wait for (or to leave running), a value at once, or a feed
+ * of changes to stream until the caller leaves (Watch).
+ */
+export type Outcome<R> = { job: Job<R> } | { value: R } | { feed: ChangeFeed };

@@ -59,6 +59,8 @@ export interface Operation<S extends z.ZodMiniTuple = z.ZodMiniTuple, R = unknow
   pulling?: boolean;
   /** Varlink `more`: replies with the job's progress fields until the final reply. */
   streams?: boolean;
+  /** Varlink: must be called with `more` (a stream with no final reply; ExpectedMore otherwise). */
+  requiresMore?: boolean;
   /** The kind of job this method makes; a job's Result is projected with this operation's `toDBus`/`toVarlink`. */
   jobKind?: JobKind;
   /** A job handle: reply with the job's id and object path as soon as it is queued (or joined). */

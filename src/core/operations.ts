@@ -14,6 +14,7 @@ import {
 import { startOf } from './ops/handles.js';
 import { CANCEL_JOB } from './ops/jobs.js';
 import { EXISTS, GET_JOB, LIST, LIST_JOBS } from './ops/reads.js';
+import { SUBSCRIBE, UNSUBSCRIBE, WATCH } from './ops/watch.js';
 import { GARBAGE_COLLECT, PRUNE, PULL, PULL_FROM_HOST, REMOVE } from './ops/writes.js';
 
 export type { Caller, Field, Operation, Outcome } from './contract.js';
@@ -41,6 +42,9 @@ export const OPERATIONS: readonly Operation[] = [
   erase(LIST_BOUND_IMAGES),
   erase(PREVIEW_GARBAGE_COLLECT),
   erase(SYNC_BOUND_IMAGES),
+  erase(WATCH),
+  erase(SUBSCRIBE),
+  erase(UNSUBSCRIBE),
   // The job handles: each job operation's Start variant (ops/handles.ts).
   startOf(erase(PULL)),
   startOf(erase(REMOVE)),

@@ -29,8 +29,10 @@ import {
   imageQuadlet,
   makeMutable,
   type OstreeDeployment,
+  undeploy,
 } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
+import { RawPodman } from '../helpers/store-podman.js';
 import { REPO } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { TEST_USER } from '../integration/global-setup.js';
@@ -331,6 +333,43 @@ describe('the bootc image store page', () => {
     expect(images.map(([i]) => i)).not.toContain(id.db);
     await page.evaluate('window.scrollTo(0, 0)');
     await screenshot(page, '12-removed');
+  });
+
+  it('follows writes by others without a reload: raw podman on the store, ostree admin deploy and undeploy', async () => {
+    const ids = () => attributes(page, '#images tr[data-id]', 'data-id');
+    const rows = () => attributes(page, '#deployments tr[data-deployment]', 'data-deployment');
+    const other = `${s.registry.host}/demo/outside:1`;
+    const otherId = await s.builder.buildAndPush(other, { bytes: 32 * 1024 });
+    const raw = new RawPodman(s);
+    try {
+      // Pulled by hand on the store (podman, not a job of the daemon's): StoreChanged brings it in.
+      await raw.ok(['pull', '--tls-verify=false', other]);
+      await waitFor(
+        async () => (await ids()).includes(otherId),
+        'the outside image to show, no reload',
+        5000,
+      );
+      await screenshot(page, '12a-outside-pull');
+      await raw.ok(['rmi', other]);
+      await waitFor(async () => !(await ids()).includes(otherId), 'the outside image to go, no reload', 5000);
+    } finally {
+      raw.close();
+    }
+    const before = await rows();
+    const extra = deploy(s.sandbox.sysroot, {
+      quadlets: { 'db.image': imageQuadlet(ref.db) },
+      origin: `ostree-unverified-registry:${s.registry.host}/demo/os:43`,
+      retain: true,
+    });
+    await waitFor(async () => (await rows()).includes(name(extra)), 'the new deployment to show', 5000);
+    await page.evaluate('window.scrollTo(0, 0)');
+    await screenshot(page, '12b-outside-deploy');
+    undeploy(s.sandbox.sysroot, 0);
+    await waitFor(
+      async () => JSON.stringify(await rows()) === JSON.stringify(before),
+      'the undeployed one to go',
+      5000,
+    );
   });
 
   it('follows a restart of the daemon by itself: the new daemon has no jobs', async () => {

@@ -100,6 +100,17 @@ export class JobObjects {
     }
   }
 
+  /** A change of the store or the deployments, as its signal (no arguments: "look again"). */
+  signalChange(kind: 'store' | 'deployments'): void {
+    this.signal(
+      STORAGE_PATH,
+      STORAGE_IFACE,
+      kind === 'store' ? 'StoreChanged' : 'DeploymentsChanged',
+      '',
+      [],
+    );
+  }
+
   private signal(path: string, iface: string, name: string, signature: string, body: unknown[]) {
     this.bus.send(Message.newSignal(path, iface, name, signature, body));
   }

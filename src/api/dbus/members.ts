@@ -52,6 +52,14 @@ export const STORAGE_SIGNALS: Readonly<Record<string, { doc: string; args: Arg[]
       { name: 'result', type: 's', doc: '"done", "failed" or "canceled" (the job\'s final State).' },
     ],
   },
+  StoreChanged: {
+    doc: "The store's images or their names changed, whoever changed them (a job of the daemon's, bootc, an admin's podman on the store): read List again. Emitted once a burst of changes settles (about 150 ms). Carries nothing, so it tells a listener without read authorization nothing but that something changed. Emitted while the daemon runs; a client that must not miss a change also reads again when org.bootc.Storage gets a new owner (NameOwnerChanged).",
+    args: [],
+  },
+  DeploymentsChanged: {
+    doc: 'The deployments, their roles (booted, staged, rollback) or the pending updates changed (ostree admin deploy or undeploy, bootc upgrade, switch or rollback, a fetched update): read ListDeployments and ListBoundImages again. Coalesced and empty as StoreChanged.',
+    args: [],
+  },
 };
 
 export const STORAGE_PROPERTIES: Readonly<Record<string, PropertyDef>> = {

@@ -8,10 +8,12 @@ import { ACTION_CANCEL_FOREIGN, ACTION_READ, type ActionId } from '../../authz/a
 import { callerUid } from '../../authz/caller-uid.js';
 import type { Authority } from '../../authz/polkit.js';
 import { ReadGrants } from '../../authz/read-grants.js';
+import { changesOf } from '../../core/change-watch.js';
 import { type ArgsOf, type ArgsSchema, NO_ARGS } from '../../core/contract.js';
 import type { Job } from '../../core/job-view.js';
 import { type Caller, findOperation, type Operation } from '../../core/operations.js';
 import type { StorageService } from '../../core/storage-service.js';
+import { subscribersOf } from '../../core/subscribers.js';
 import { createError, escapeControls, toStorageError } from '../../errors.js';
 import { CallTrace, TRACE_CALLS } from './call-trace.js';
 import { introspect } from './interface-xml.js';
@@ -91,11 +93,12 @@ export class DBusServer {
     return this.inFlight;
   }
 
-  /** Starts dispatching and publishing job objects. */
+  /** Starts dispatching, publishing job objects, and signalling changes of the store and the deployments. */
   start(): void {
     this.bus.addMethodHandler((msg: dbus.Message) => this.route(msg));
     this.jobs.start();
     this.watchGrants();
+    changesOf(this.service, this.log).on('change', (kind) => this.jobs.signalChange(kind));
   }
 
   /** Ends read grants when their caller leaves the bus or polkit's answers may have changed. */
@@ -106,6 +109,7 @@ export class DBusServer {
       if (msg.member === 'NameOwnerChanged' && msg.sender === BUS_DRIVER && msg.interface === BUS_DRIVER) {
         const [name, , owner] = (msg.body ?? []) as unknown[];
         const left = typeof name === 'string' && name.startsWith(':') && owner === '';
+        if (left) subscribersOf(this.service).remove(requesterKey(name));
         const dropped = left && this.readGrants.forget(requesterKey(name));
         if (dropped && TRACE_CALLS) this.log.debug({ sender: name }, 'read grant dropped');
       } else if (msg.member === 'Changed' && msg.interface === POLKIT_AUTHORITY_IFACE) {
@@ -225,6 +229,8 @@ export class DBusServer {
     }
     trace?.mark('authorize');
     const outcome = await op.run(this.service, input, caller);
+    // A change feed is a Varlink stream (Watch); D-Bus has the StoreChanged and DeploymentsChanged signals.
+    if ('feed' in outcome) throw new Error(`${op.name} is not a D-Bus method`);
     const value = 'job' in outcome ? await outcome.job.resultFor(caller.who) : outcome.value;
     trace?.mark('run');
     this.replyWith(msg, op, value, trace);

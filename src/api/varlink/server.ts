@@ -9,6 +9,7 @@ import { ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { type BoundPeer, bindPeer, loadPeerCredentials } from '../../authz/peer-cred.js';
 import type { Authority } from '../../authz/polkit.js';
 import { ReadGrants } from '../../authz/read-grants.js';
+import type { ChangeFeed } from '../../core/caller.js';
 import { varlinkName } from '../../core/contract.js';
 import { STREAMED_FIELDS } from '../../core/job-fields.js';
 import { type Job, viewJob, watchJob } from '../../core/job-view.js';
@@ -161,6 +162,23 @@ export async function createVarlinkStorageServer(opts: VarlinkStorageServerOptio
     return { job: v.id, ...Object.fromEntries(STREAMED_FIELDS.map((f) => [f.name, v[f.name]])) };
   };
 
+  /**
+   * A change feed (Watch), streamed: one reply saying the watch is armed, then one per change, until the
+   * caller closes the connection (there is no final reply). The feed's kinds are the replies' events.
+   */
+  const streamChanges = (feed: ChangeFeed, call: VarlinkCall, op: Operation): Promise<undefined> =>
+    new Promise((resolve) => {
+      const onChange = (kind: 'store' | 'deployments') => call.notify(op.toVarlink(kind) as VarlinkParams);
+      const end = () => {
+        feed.off('change', onChange);
+        resolve(undefined);
+      };
+      if (call.signal.aborted) return end();
+      feed.on('change', onChange);
+      call.notify(op.toVarlink('watching') as VarlinkParams);
+      call.signal.addEventListener('abort', end, { once: true });
+    });
+
   /** The one loop for every operation: parse, authorize, run, project (core/operations.ts). */
   const handle = async (op: Operation, p: VarlinkParams, call: VarlinkCall) => {
     const caller = callerOf(call);
@@ -178,6 +196,7 @@ export async function createVarlinkStorageServer(opts: VarlinkStorageServerOptio
     if ('action' in op.access) await caller.authorize(op.access.action, op.details?.(input) ?? {});
     const outcome = await op.run(service, input, caller);
     if ('value' in outcome) return call.oneway ? undefined : op.toVarlink(outcome.value);
+    if ('feed' in outcome) return streamChanges(outcome.feed, call, op);
     const { job } = outcome;
     if (call.oneway) return void detach(job.result, call.method);
     let unwatch: () => void = () => undefined;

@@ -48,5 +48,8 @@ export function storageInterface(
         { check: operationCheck(op), run: (p, call) => run(op, p, call) },
       ]),
     ),
+    requiresMore: operationsOf('varlink')
+      .filter((op) => op.requiresMore)
+      .map((op) => op.name),
   };
 }

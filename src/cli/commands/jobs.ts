@@ -19,6 +19,7 @@ import { type CommandContext, writeJson } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatPercent, formatTable } from '../format.js';
 import { type NameOwnerWatch, watchNameOwner } from '../name-owner.js';
+import { untilStopped } from '../until-stopped.js';
 
 export interface JobInfo {
   id: number;
@@ -207,17 +208,7 @@ async function watchJobs(ctx: CommandContext, opts: { json?: boolean }): Promise
     throw toCliError(err, 'cannot watch jobs', { member: 'ListJobs', noAskPassword: ctx.noAskPassword });
   }
   render();
-  let onSignal: (() => void) | undefined;
-  const stopped = new Promise<'stopped'>((resolve) => {
-    onSignal = () => resolve('stopped');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  const why = await Promise.race([stopped, ctx.client.closed.then(() => 'lost' as const)]);
-  if (onSignal) {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
+  const why = await untilStopped(ctx);
   if (timer) clearTimeout(timer);
   stopOwnerWatch();
   owner.close();
