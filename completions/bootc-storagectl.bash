@@ -40,7 +40,7 @@ _bootc_storagectl() {
         [cancel]='--json'
         [deployments]='--json'
         [bound]='--json'
-        [sync]='-q --quiet --json'
+        [sync]='--pending -q --quiet --json'
         [help]=''
     )
 

@@ -52,6 +52,7 @@ const ROLE_COLORS: Record<string, LabelColor> = {
   staged: 'purple',
   rollback: 'orange',
   other: 'grey',
+  pending: 'teal',
 };
 const STATE_COLORS: Record<string, LabelColor> = {
   queued: 'grey',
@@ -525,10 +526,17 @@ export class App {
       const bound = this.bound.filter((b) => b.deployment === d.deployment);
       const missing = bound.filter((b) => !b.present);
       const running = syncing.has(d.deployment) || syncing.has('');
-      const pull = button(_('Pull missing'), 'secondary', () => void this.pullMissing(pull, d.deployment), {
-        'data-action': 'pull-missing',
-        'aria-label': `${_('Pull missing images of')} ${shortDeployment(d.deployment)}`,
-      });
+      // A fetched update not yet staged: pulling its bound images now prepares it (bootc finds them present).
+      const pending = d.role === 'pending';
+      const pull = button(
+        pending ? _('Prepare update') : _('Pull missing'),
+        pending ? 'primary' : 'secondary',
+        () => void this.pullMissing(pull, d.deployment),
+        {
+          'data-action': pending ? 'prepare-update' : 'pull-missing',
+          'aria-label': `${pending ? _('Pull the bound images of the pending update') : _('Pull missing images of')} ${shortDeployment(d.deployment)}`,
+        },
+      );
       if (running) setBusy(pull, true);
       body.append(
         tr(

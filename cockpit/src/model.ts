@@ -13,7 +13,7 @@ export interface Variant {
 export interface Deployment {
   /** `<checksum>.<serial>` */
   deployment: string;
-  /** `booted`, `staged`, `rollback` or `other`. */
+  /** `booted`, `staged`, `rollback`, `other`, or `pending` (an update fetched, not deployed; its commit). */
   role: string;
   hostImage: string;
 }
@@ -270,8 +270,8 @@ export function formatAge(seconds: number, now: number): string {
 
 /** `<checksum>.<serial>` shortened for display: the first 12 hex digits and the serial. */
 export function shortDeployment(deployment: string): string {
-  const m = /^([0-9a-f]{12})[0-9a-f]{52}\.(\d+)$/.exec(deployment);
-  return m ? `${m[1]}.${m[2]}` : deployment;
+  const m = /^([0-9a-f]{12})[0-9a-f]{52}(?:\.(\d+))?$/.exec(deployment);
+  return m ? `${m[1]}${m[2] === undefined ? '' : `.${m[2]}`}` : deployment;
 }
 
 /** An image ID (64 hex) as podman shows it: its first 12 digits. */

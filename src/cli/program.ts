@@ -211,13 +211,20 @@ in the store, whether it was fetched or already present.`,
   program
     .command('sync')
     .description('pull every missing image a deployment binds (all deployments by default), with progress')
-    .argument('[deployment]', 'one deployment, "<checksum>.<serial>" as "deployments" shows it')
+    .argument(
+      '[deployment]',
+      'one deployment, "<checksum>.<serial>" as "deployments" shows it (or a pending update\'s "<checksum>")',
+    )
+    .option(
+      '--pending',
+      'the update that is coming (a staged deployment, and every update fetched but not deployed)',
+    )
     .option('-q, --quiet', 'show no progress')
     .option('--json', 'print the pulled images as JSON')
     .action(
       withContext(
         { agent: true },
-        (ctx, deployment: string | undefined, o: { json?: boolean; quiet?: boolean }) =>
+        (ctx, deployment: string | undefined, o: { json?: boolean; quiet?: boolean; pending?: boolean }) =>
           runSync(ctx, deployment, o),
       ),
     );

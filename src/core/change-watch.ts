@@ -11,14 +11,12 @@ import { type Dirent, existsSync, type FSWatcher, readdirSync, watch } from 'nod
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { readdirOrEmpty } from '../ostree/deployments.js';
+import { IMAGE_REF_PREFIX } from '../ostree/pending-updates.js';
 import { listDeployments } from './deployments.js';
 import type { StorageService } from './storage-service.js';
 
 /** What changed: the store's images (or their names), or the deployments (or their roles). */
 export type ChangeKind = 'store' | 'deployments';
-
-/** Where ostree-ext keeps fetched images' commits (its IMAGE_PREFIX), below refs/heads. */
-const IMAGE_REF_PREFIX = 'ostree/container/image';
 
 /** Events within this long of each other are one change. */
 export const CHANGE_COALESCE_MS = 150;

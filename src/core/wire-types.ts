@@ -54,17 +54,17 @@ export const DEPLOYMENT_FIELDS: readonly Field[] = [
   {
     name: 'deployment',
     type: T.string,
-    doc: '"<checksum>.<serial>", its directory under ostree/deploy/<stateroot>/deploy.',
+    doc: '"<checksum>.<serial>", its directory under ostree/deploy/<stateroot>/deploy; for a pending update, its commit\'s "<checksum>".',
   },
   {
     name: 'role',
     type: T.string,
-    doc: '"booted" (the running one), "staged" (to be booted next: staged, or deployed before the booted one), "rollback" (the one after the booted one) or "other" (every deployment when the sysroot is not the booted one).',
+    doc: '"booted" (the running one), "staged" (to be booted next: staged, or deployed before the booted one), "rollback" (the one after the booted one) "other" (every deployment when the sysroot is not the booted one), or "pending": not a deployment yet, an update fetched (bootc upgrade --download-only, or any fetch) and kept as the commit an ostree/container/image/… ref in ostree/repo names, which no deployment was made from.',
   },
   {
     name: 'host_image',
     type: T.string,
-    doc: 'The container image it was deployed from, as a normalized reference; "" when its origin names none.',
+    doc: 'The container image it was deployed from (for a pending update: the one its ref names), as a normalized reference; "" when its origin names none.',
   },
 ];
 

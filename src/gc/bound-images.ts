@@ -2,16 +2,18 @@
 // whether the store has it: the per-deployment status an admin checks before rebooting into a deployment.
 
 import { type DeploymentRoleOptions, listDeploymentsWithRoles } from '../ostree/deployment-roles.js';
+import { sysrootRepo } from '../ostree/pending-updates.js';
 import { findImage } from '../storage/image-match.js';
 import type { ImageEntry } from '../storage/parse-image-list.js';
 import { parseReference } from '../storage/reference.js';
+import { readCommitBoundImages } from './commit-bound-images.js';
 import { readBoundImages } from './find-roots.js';
 
 /** One image bound by one deployment. */
 export interface BoundImage {
   /** Canonical reference, as GC roots it (`docker.io/library/nginx:latest`). */
   image: string;
-  /** `<checksum>.<serial>` of the deployment that binds it. */
+  /** `<checksum>.<serial>` of the deployment that binds it, or the commit checksum of a pending update. */
   deployment: string;
   /**
    * The link that binds it, relative to the deployment: `usr/lib/bootc/bound-images.d/<name>` (what an admin
@@ -35,7 +37,11 @@ export function listBoundImages(
 ): BoundImage[] {
   const found: BoundImage[] = [];
   for (const d of listDeploymentsWithRoles(sysroot, opts)) {
-    for (const root of readBoundImages(d.path)) {
+    const roots =
+      d.role === 'pending'
+        ? readCommitBoundImages(sysrootRepo(sysroot), d.deployment)
+        : readBoundImages(d.path);
+    for (const root of roots) {
       found.push({
         image: root.image,
         deployment: d.deployment,

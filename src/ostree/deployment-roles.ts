@@ -5,24 +5,26 @@ import { basename, dirname } from 'node:path';
 import { readBootOrder } from './boot-order.js';
 import { findBootedDeployment, type RunningSystem, readStagedDeployment } from './booted-deployment.js';
 import { listDeployments, readHostImage } from './deployments.js';
+import { listPendingUpdates } from './pending-updates.js';
 
 /**
  * booted: the running deployment. staged: the one the next boot starts instead (a staged deployment, or a
  * pending one deployed ahead of the booted one in its stateroot). rollback: the first one of the booted
- * deployment's stateroot after it. other: the rest, and every deployment when none is booted.
+ * deployment's stateroot after it. other: the rest, and every deployment when none is booted. pending: not a
+ * deployment yet, an update fetched and not deployed (pending-updates.ts).
  */
-export type DeploymentRole = 'booted' | 'staged' | 'rollback' | 'other';
+export type DeploymentRole = 'booted' | 'staged' | 'rollback' | 'other' | 'pending';
 
 /** One deployment as a status view lists it. */
 export interface DeploymentInfo {
-  /** `<checksum>.<serial>`, the directory's name. */
+  /** `<checksum>.<serial>`, the directory's name; for a pending update, its commit's checksum. */
   deployment: string;
-  /** Its stateroot. */
+  /** Its stateroot ('' for a pending update). */
   osname: string;
   role: DeploymentRole;
   /** Canonical reference from `.origin` (as GC roots it); '' for none or another transport than a registry. */
   hostImage: string;
-  /** `<sysroot>/ostree/deploy/<osname>/deploy/<checksum>.<serial>`. */
+  /** `<sysroot>/ostree/deploy/<osname>/deploy/<checksum>.<serial>`; '' for a pending update (only a commit). */
   path: string;
 }
 
@@ -53,13 +55,25 @@ export function listDeploymentsWithRoles(
   ];
   const roles = assignRoles(listed, booted, staged);
   const rest = onDisk.filter((d) => !listed.includes(d));
-  return [...listed, ...rest].map((path) => ({
-    deployment: basename(path),
-    osname: stateroot(path),
-    role: roles.get(path) ?? 'other',
-    hostImage: readHostImage(`${path}.origin`) ?? '',
-    path,
+  // Fetched updates no deployment was made from come first: what the next deployment may be.
+  const deployed = new Set(onDisk.map((d) => basename(d).replace(/\.[0-9]+$/, '')));
+  const pending: DeploymentInfo[] = listPendingUpdates(sysroot, deployed).map((u) => ({
+    deployment: u.commit,
+    osname: '',
+    role: 'pending',
+    hostImage: u.hostImage,
+    path: '',
   }));
+  return [
+    ...pending,
+    ...[...listed, ...rest].map((path) => ({
+      deployment: basename(path),
+      osname: stateroot(path),
+      role: roles.get(path) ?? 'other',
+      hostImage: readHostImage(`${path}.origin`) ?? '',
+      path,
+    })),
+  ];
 }
 
 /**

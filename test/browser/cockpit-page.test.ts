@@ -25,7 +25,9 @@ import {
 import { callStorage } from '../helpers/daemon.js';
 import {
   createSysroot,
+  deleteRef,
   deploy,
+  fetchUpdate,
   imageQuadlet,
   makeMutable,
   type OstreeDeployment,
@@ -370,6 +372,32 @@ describe('the bootc image store page', () => {
       'the undeployed one to go',
       5000,
     );
+  });
+
+  it('shows a fetched update as pending with its bound images, and "Prepare update" pulls them', async () => {
+    const image = `${s.registry.host}/demo/next:1`;
+    await s.builder.buildAndPush(image, { bytes: 16 * 1024 });
+    // What `bootc upgrade --download-only` leaves: a commit under the image's ref, not deployed.
+    const update = fetchUpdate(s.sandbox.sysroot, `registry:${s.registry.host}/demo/os:44`, {
+      quadlets: { 'next.image': imageQuadlet(image) },
+    });
+    const row = `#deployments tr[data-deployment="${update.commit}"]`;
+    await waitForSelector(page, `${row}[data-role="pending"]`);
+    await waitFor(
+      async () => (await attributes(page, `${row} li[data-image="${image}"]`, 'data-present'))[0] === 'false',
+      'its bound image, missing',
+    );
+    await page.evaluate('window.scrollTo(0, 0)');
+    await screenshot(page, '12c-pending-update');
+    await page.click(`${row} [data-action="prepare-update"]`);
+    await waitFor(
+      async () => (await attributes(page, `${row} li[data-image="${image}"]`, 'data-present'))[0] === 'true',
+      'its bound image, present after "Prepare update"',
+      30_000,
+    );
+    await screenshot(page, '12d-update-prepared');
+    deleteRef(s.sandbox.sysroot, update.ref);
+    await waitFor(async () => (await page.$$(row)).length === 0, 'the dropped update to go');
   });
 
   it('follows a restart of the daemon by itself: the new daemon has no jobs', async () => {

@@ -84,6 +84,7 @@ describe('words and numbers', () => {
     expect(formatAge(1000, 1000_000 + 3 * 86_400_000)).toBe('3 days ago');
     expect(formatAge(1000, 1000_000 + 30_000)).toBe('just now');
     expect(shortDeployment(dep('a', 2))).toBe(`${'a'.repeat(12)}.2`);
+    expect(shortDeployment('c'.repeat(64))).toBe('c'.repeat(12)); // a pending update: its commit
   });
 
   it('describes a job’s progress and its end', () => {

@@ -138,6 +138,50 @@ function ensureStateroot(sysroot: string, stateroot: string): void {
   }
 }
 
+/**
+ * ostree-ext's ref escaping (refescape.rs), written here from its rules so the daemon's unescaping is checked
+ * against an independent encoder: ASCII alphanumerics and `-` stay, `/` stays after an alphanumeric when more
+ * follows, `_` becomes `__`, anything else `_<hex>_`.
+ */
+export function escapeForRef(s: string): string {
+  let out = '';
+  let previousAlnum = false;
+  const chars = [...s];
+  chars.forEach((c, i) => {
+    const alnum = /^[A-Za-z0-9]$/.test(c);
+    if (alnum || c === '-') out += c;
+    else if (c === '/' && previousAlnum && i < chars.length - 1) out += c;
+    else if (c === '_') out += '__';
+    else out += `_${c.codePointAt(0)!.toString(16).toUpperCase().padStart(2, '0')}_`;
+    previousAlnum = alnum;
+  });
+  return out;
+}
+
+/**
+ * What `bootc upgrade --download-only` leaves: the image's tree committed under the ref
+ * `ostree/container/image/<escaped image reference>` (ostree-ext's IMAGE_PREFIX), never deployed. Returns the
+ * commit checksum and the ref.
+ */
+export function fetchUpdate(
+  sysroot: string,
+  image: string,
+  opts: Omit<DeployOptions, 'ref' | 'origin'> = {},
+): { commit: string; ref: string } {
+  const ref = `ostree/container/image/${escapeForRef(image)}`;
+  const tmp = makeTempDir('bsd-ostree-tree-');
+  try {
+    return { commit: commitTree(sysroot, { ...opts, ref }, tmp.path), ref };
+  } finally {
+    tmp.remove();
+  }
+}
+
+/** Deletes a ref (as bootc's cleanup does once nothing needs the image any more). */
+export function deleteRef(sysroot: string, ref: string): void {
+  ostree([`--repo=${join(sysroot, 'ostree/repo')}`, 'refs', '--delete', ref]);
+}
+
 /** Commits a tree built from `opts` and deploys it as the new default deployment; returns that deployment. */
 export function deploy(sysroot: string, opts: DeployOptions = {}): OstreeDeployment {
   const stateroot = opts.stateroot ?? 'default';

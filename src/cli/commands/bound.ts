@@ -80,11 +80,44 @@ export async function runBound(ctx: CommandContext, opts: { json?: boolean }): P
   return EXIT.OK;
 }
 
+/**
+ * `sync --pending`: the bound images of the update that is coming, so bootc finds them present: every pending
+ * update (fetched, not deployed) and the staged deployment (`bootc upgrade --download-only` stages one, locked).
+ * None is "not found": there is nothing to prepare.
+ */
+async function runSyncPending(
+  ctx: CommandContext,
+  opts: { json?: boolean; quiet?: boolean },
+): Promise<number> {
+  let pending: Deployment[];
+  try {
+    pending = (await fetchDeployments(ctx)).filter((d) => d.role === 'pending' || d.role === 'staged');
+  } catch (err) {
+    throw toCliError(err, 'cannot list deployments', {
+      member: 'ListDeployments',
+      noAskPassword: ctx.noAskPassword,
+    });
+  }
+  if (pending.length === 0) {
+    throw new CliError(
+      'no pending or staged update: fetch one first (bootc upgrade --download-only), then sync --pending',
+      EXIT.NOT_FOUND,
+    );
+  }
+  for (const d of pending) await runSync(ctx, d.deployment, { ...opts, pending: false });
+  return EXIT.OK;
+}
+
 export async function runSync(
   ctx: CommandContext,
   deployment: string | undefined,
-  opts: { json?: boolean; quiet?: boolean },
+  opts: { json?: boolean; quiet?: boolean; pending?: boolean },
 ): Promise<number> {
+  if (opts.pending) {
+    if (deployment !== undefined)
+      throw new CliError('sync: give a deployment or --pending, not both', EXIT.USAGE);
+    return runSyncPending(ctx, opts);
+  }
   const which = deployment ?? '';
   const view = opts.quiet
     ? undefined

@@ -8,7 +8,8 @@ import { listBound, listDeployments, previewCollection, startSync } from '../dep
 import { T } from '../wire-types.js';
 
 /** A deployment's name as ListDeployments gives it (`<checksum>.<serial>`), or '' for every deployment. */
-const DEPLOYMENT_NAME = /^(?:[0-9a-f]{64}\.[0-9]{1,9})?$/;
+/** A deployment ("<checksum>.<serial>"), a pending update (its commit's "<checksum>"), or "" for all. */
+const DEPLOYMENT_NAME = /^(?:[0-9a-f]{64}(?:\.[0-9]{1,9})?)?$/;
 
 const READ_ERRORS = [
   'InvalidBoundImage (a deployment file cannot be understood; it is named)',
@@ -18,7 +19,7 @@ const READ_ERRORS = [
 export const LIST_DEPLOYMENTS = defineOperation({
   name: 'ListDeployments',
   kind: 'read',
-  doc: 'Every ostree deployment of the sysroot, in boot order (the staged one first, then as the bootloader lists them), with its role and the container image it was deployed from.',
+  doc: 'Every ostree deployment of the sysroot, in boot order (the staged one first, then as the bootloader lists them), with its role and the container image it was deployed from; before them, each pending update (fetched, not deployed) with the role "pending".',
   in: [],
   out: [
     {
@@ -40,7 +41,7 @@ export const LIST_DEPLOYMENTS = defineOperation({
 export const LIST_BOUND_IMAGES = defineOperation({
   name: 'ListBoundImages',
   kind: 'read',
-  doc: "Every logically bound image of every deployment: the image, the deployment that binds it, the file that binds it, and whether the store has it. Read the way bootc reads them (each usr/lib/bootc/bound-images.d/*.image or *.container link, resolved inside the deployment, and its quadlet's Image=), so what is listed is exactly what garbage collection keeps.",
+  doc: "Every logically bound image of every deployment: the image, the deployment that binds it, the file that binds it, and whether the store has it. Read the way bootc reads them (each usr/lib/bootc/bound-images.d/*.image or *.container link, resolved inside the deployment, and its quadlet's Image=), so what is listed is exactly what garbage collection keeps. A pending update's are read from its commit in ostree/repo, never checked out.",
   in: [],
   out: [
     {
@@ -77,13 +78,13 @@ export const SYNC_BOUND_IMAGES = defineOperation({
   name: 'SyncBoundImages',
   kind: 'job',
   jobKind: 'sync',
-  doc: 'Pulls every image a deployment binds that the store lacks, as one job of kind "sync" (what bootc does before it stages an upgrade): one image after another, each once, with the job\'s Item, ItemsDone and ItemsTotal naming the image it is on, and each image\'s bytes and layers. Credentials as for Pull. Stops at the first image that cannot be pulled; the error names it and the images pulled before it.',
+  doc: "Pulls every image a deployment binds that the store lacks, as one job of kind \"sync\" (what bootc does before it stages an upgrade): one image after another, each once, with the job's Item, ItemsDone and ItemsTotal naming the image it is on, and each image's bytes and layers. Credentials as for Pull. Stops at the first image that cannot be pulled; the error names it and the images pulled before it. For a pending update (fetched, not yet staged) this prepares it: bootc's own pull step, when it stages the update, finds its bound images present.",
   dbusDoc: 'The call replies when the job ends.',
   in: [
     {
       name: 'deployment',
       type: T.string,
-      doc: '"<checksum>.<serial>" of one deployment (ListDeployments), or "" for every deployment.',
+      doc: '"<checksum>.<serial>" of one deployment, or the "<checksum>" of a pending update (both as ListDeployments names them), or "" for every deployment and pending update.',
     },
   ],
   out: [
@@ -97,7 +98,12 @@ export const SYNC_BOUND_IMAGES = defineOperation({
   input: z.tuple([
     z
       .string()
-      .check(z.regex(DEPLOYMENT_NAME, 'a deployment is "<64 hex digits>.<serial>" or "" for every one')),
+      .check(
+        z.regex(
+          DEPLOYMENT_NAME,
+          'a deployment is "<64 hex digits>.<serial>", a pending update "<64 hex digits>", or "" for every one',
+        ),
+      ),
   ]),
   access: { action: ACTION_PULL },
   details: ([deployment]) => ({

@@ -147,7 +147,7 @@ export const GARBAGE_COLLECT = defineOperation({
   name: 'GarbageCollect',
   kind: 'job',
   jobKind: 'gc',
-  doc: `Removes every image that no deployment references, as a job of kind "gc" (unless dry_run). The roots are computed the way bootc computes them: for every deployment under <sysroot>/ostree/deploy/*/deploy/<checksum>.<serial>/, each symlink in usr/lib/bootc/bound-images.d/ ending .image or .container points (inside the deployment) to a quadlet file whose [Image] or [Container] Image= names an image; plus each deployment's host image from its .origin file (container-image-reference=). Rollback deployments count like the booted one.
+  doc: `Removes every image that no deployment references, as a job of kind "gc" (unless dry_run). The roots are computed the way bootc computes them: for every deployment under <sysroot>/ostree/deploy/*/deploy/<checksum>.<serial>/, each symlink in usr/lib/bootc/bound-images.d/ ending .image or .container points (inside the deployment) to a quadlet file whose [Image] or [Container] Image= names an image; plus each deployment's host image from its .origin file (container-image-reference=). Rollback deployments count like the booted one. A pending update (a commit an ostree/container/image/… ref names, not deployed) keeps its bound images, read from the commit, for as long as its ref exists.
 
 The job holds libostree's sysroot lock (<sysroot>/ostree/lock) while it decides and removes, as bootc, ostree and rpm-ostree do while they deploy: while one of them holds it, the job's state is "blocked" and nothing is removed; after the daemon's lock-timeout option (default 300 s) it fails with SysrootLocked. A dry run takes no lock, makes no job and never waits.`,
   dbusDoc: 'The call replies when the job ends.',
