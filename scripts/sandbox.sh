@@ -24,6 +24,7 @@ cleanup() {
   wait 2>/dev/null || true
   umount "$RUN/sysroot" 2>/dev/null || true # the read-only bind mount (only in this namespace)
   mutable
+  if [ "${BUS_DIR:-}" != "$RUN/bus" ] && [ -n "${BUS_DIR:-}" ]; then rm -rf "$BUS_DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -35,6 +36,20 @@ BUNDLE=${SANDBOX_BUNDLE:-$REPO/dist/bundle}
 [ -f "$BUNDLE/bootc-storaged.cjs" ] || node scripts/bundle.mjs "$BUNDLE"
 mkdir -p "$RUN"/{sysroot,run,registry,build,ctx,bus}
 chmod 755 "$RUN" "$RUN/bus" # polkitd drops to its own user and must reach the bus socket
+# ...through every directory above it too. A checkout in a private directory (a `mktemp -d` clone is 0700) gets
+# its bus in a directory of its own under /tmp, removed with the sandbox.
+others_may_enter() {
+  local d=$1
+  while [ "$d" != / ]; do
+    [ $((0$(stat -c %a "$d") & 1)) -ne 0 ] || return 1
+    d=$(dirname "$d")
+  done
+}
+BUS_DIR=$RUN/bus
+if ! others_may_enter "$RUN"; then
+  BUS_DIR=$(mktemp -d /tmp/bootc-storaged-bus.XXXXXX)
+  chmod 755 "$BUS_DIR"
+fi
 
 # 1. A registry on loopback with a demo image.
 REG=127.0.0.1:$(free_port)
@@ -80,10 +95,10 @@ ostree config --repo="$SYS/ostree/repo" set sysroot.readonly true
 mount --bind -o ro "$SYS" "$SYS"
 
 # 3. A private system bus with the project's bus policy, and the real polkitd with the project's actions.
-SOCK=$RUN/bus/system_bus_socket
+SOCK=$BUS_DIR/system_bus_socket
 rm -f "$SOCK"
-sed -e "s|@SOCKET@|$SOCK|" -e "s|@REPO@|$REPO|" scripts/private-bus.conf.in >"$RUN/bus/bus.conf"
-dbus-daemon --config-file="$RUN/bus/bus.conf" --nofork --nopidfile 2>/dev/null &
+sed -e "s|@SOCKET@|$SOCK|" -e "s|@REPO@|$REPO|" scripts/private-bus.conf.in >"$BUS_DIR/bus.conf"
+dbus-daemon --config-file="$BUS_DIR/bus.conf" --nofork --nopidfile 2>/dev/null &
 pids+=($!)
 wait_for "test -S $SOCK"
 chmod 777 "$SOCK"
