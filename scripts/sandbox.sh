@@ -3,7 +3,8 @@
 # real ostree sysroot (made by the ostree tool, one deployment binding the demo image) mounted read-only as
 # on a bootc host, a run dir, a private system bus with the real polkitd, and a local registry holding a demo
 # image. Ctrl-C stops it all.
-#   --smoke   bring it up, run every printed busctl command once, check the answers, tear down (used by tests)
+#   --smoke   bring it up, run every printed command (busctl and bootc-storagectl) once, check the answers,
+#             tear down (used by tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The sandbox is a host of its own: a private mount namespace, so the read-only /sysroot mount below never
@@ -134,6 +135,26 @@ COMMANDS=(
   "busctl call $D Pull ss docker-archive:/etc/shadow always"
 )
 
+# The same operations with the CLI, the bundle make run built, runnable as printed. nobody's copy sits in the
+# bus directory, which others may enter by construction (the checkout may not be: a mktemp -d clone).
+CTL="node $BUNDLE/bootc-storagectl.cjs"
+cp "$BUNDLE/bootc-storagectl.cjs" "$BUNDLE/bootc-storaged-execa.cjs" "$BUS_DIR/"
+chmod 644 "$BUS_DIR/bootc-storagectl.cjs" "$BUS_DIR/bootc-storaged-execa.cjs"
+NOBODY_CTL="runuser -u nobody -- node $BUS_DIR/bootc-storagectl.cjs --no-ask-password"
+CLI_COMMANDS=(
+  "$CTL exists $DEMO"
+  "$CTL pull $DEMO"
+  "$CTL pull --policy always $OTHER"
+  "$CTL list"
+  "$CTL jobs"
+  "$CTL deployments"
+  "$CTL bound"
+  "$CTL gc --dry-run"
+  "$CTL gc"
+  "$CTL watch"
+  "$NOBODY_CTL pull --policy always $DEMO"
+)
+
 if [ $SMOKE = 1 ]; then
   expect() { # expect PATTERN COMMAND…: the command's stdout+stderr must match PATTERN
     local pat=$1; shift
@@ -155,6 +176,18 @@ if [ $SMOKE = 1 ]; then
   expect '^s "' busctl get-property $D Version StorePath
   expect 'Access denied|not authorized' runuser -u nobody -- busctl call $D Pull ss "$DEMO" always
   expect 'InvalidReference|transports' busctl call $D Pull ss docker-archive:/etc/shadow always
+  # The CLI lines, as printed (word-split like a shell would: no argument holds a space).
+  expect ': present$' ${CLI_COMMANDS[0]}
+  expect 'already present; nothing fetched' ${CLI_COMMANDS[1]}
+  expect "^Fetched $OTHER" ${CLI_COMMANDS[2]}
+  expect 'demo/other' ${CLI_COMMANDS[3]}
+  expect '^No jobs\.|^ID' ${CLI_COMMANDS[4]}
+  expect '[0-9a-f]{12}.*\.0' ${CLI_COMMANDS[5]}
+  expect 'demo/hello.*present' ${CLI_COMMANDS[6]}
+  expect '[0-9a-f]{12}' ${CLI_COMMANDS[7]}
+  expect '[0-9a-f]{12}' ${CLI_COMMANDS[8]}
+  expect '"event":"Watching"' timeout --signal=INT 5 ${CLI_COMMANDS[9]} --json
+  expect 'not authorized|authentication is required' ${CLI_COMMANDS[10]}
   # The store was created under the read-only sysroot, which stays read-only outside the daemon.
   expect 'Read-only file system' touch "$SYS/ostree/bootc/probe"
   expect '^created$' sh -c 'test -d "$1/ostree/bootc/storage/overlay-images" && echo created' - "$SYS"
@@ -174,7 +207,11 @@ In another shell:
 $(printf '  %s\n' "${COMMANDS[@]}")
   busctl monitor org.bootc.Storage     # watch JobNew/JobRemoved and job progress
 
-(The nobody call is refused by polkit; the docker-archive: one is refused as an invalid reference.)
+The same with the CLI, bootc-storagectl (as installed: /usr/bin/bootc-storagectl …), in that shell:
+$(printf '  %s\n' "${CLI_COMMANDS[@]}")
+
+(The nobody calls are refused by polkit; the docker-archive: one is refused as an invalid reference; watch
+runs until Ctrl-C, printing a line whenever the store or the deployments change.)
 Ctrl-C stops everything.
 TXT
 wait "${pids[-1]}"
