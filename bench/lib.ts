@@ -8,14 +8,7 @@ import { callStorage, connectClient } from '../test/helpers/daemon.js';
 import { type Stack, type StackOptions, startStack } from '../test/helpers/stack.js';
 import { runTimed } from '../test/helpers/store-podman.js';
 
-export {
-  RawPodman,
-  type RunResult,
-  runrootDir,
-  runTimed,
-  STORAGE_ALIAS_DIR,
-  storeDir,
-} from '../test/helpers/store-podman.js';
+export { RawPodman, storeDir } from '../test/helpers/store-podman.js';
 
 export interface Stats {
   n: number;

@@ -1,9 +1,9 @@
 // Idle RSS of a daemon as systemd runs it: sampled after it settles, with $NOTIFY_SOCKET bound by a real AF_UNIX
 // datagram listener (python3, as the manager binds it) so READY=1 and the watchdog take their production path.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type NotifyReceiver, startNotifyReceiver } from '../test/helpers/notify-receiver.js';
 import { procStatusKiB, sleep, stats } from './lib.js';
 
 export const SETTLE_MS = 2000;
@@ -19,47 +19,10 @@ export async function sampleIdleRss(pid: number): Promise<ReturnType<typeof stat
   return stats(samples);
 }
 
-const LISTENER = String.raw`
-import json, socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind(sys.argv[1])
-print('ready', flush=True)
-while True:
-    data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-    pid = next(struct.unpack('iII', d)[0] for level, kind, d in anc if kind == socket.SCM_CREDENTIALS)
-    print(json.dumps({'data': data.decode(), 'pid': pid}), flush=True)
-`;
-
-export interface NotifyListener {
-  path: string;
-  /** The datagrams received so far, with the sender's pid. */
-  messages(): { data: string; pid: number }[];
-  stop(): void;
-}
-
-/** Binds a notify socket in `dir` and records what arrives on it. */
-export async function startNotifyListener(dir: string): Promise<NotifyListener> {
+/** Binds a notify socket in `dir` (as systemd binds $NOTIFY_SOCKET) and records what arrives on it. */
+export async function startNotifyListener(dir: string): Promise<NotifyReceiver & { path: string }> {
   const path = join(dir, 'notify');
-  const child = spawn('python3', ['-c', LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.startsWith('ready\n')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`notify listener exited ${code}`)));
-  });
-  return {
-    path,
-    messages: () =>
-      out
-        .split('\n')
-        .slice(1)
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { data: string; pid: number }),
-    stop: () => child.kill(),
-  };
+  return { path, ...(await startNotifyReceiver(path)) };
 }
 
 /** A process's resident memory split as smaps_rollup splits it, in KiB: anonymous, and file-backed pages. */

@@ -1,6 +1,9 @@
 // bootc-storagectl as a child process on the test bus, its output collected: what the CLI tests run.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CLI_BUNDLE, EXECA_CHUNK_BUNDLE } from './daemon.js';
 
 /** How a CLI run ended. */
 export interface CliRun {
@@ -47,4 +50,22 @@ export function spawnCli(
     }),
   );
   return { proc, stdout: () => out, stderr: () => err, done, exited: () => finished };
+}
+
+/** Runs the CLI bundle on the bus at `busAddress` to its end. */
+export function runCli(busAddress: string, args: string[]): Promise<CliRun> {
+  return spawnCli(CLI_BUNDLE, args, { busAddress }).done;
+}
+
+/**
+ * A copy of the CLI bundle in `dir` (once), with execa's file beside it (required on the first child, the
+ * polkit agent): what another user may run when the checkout sits in a 0700 directory (a `mktemp -d` clone).
+ */
+export function copyCliBundle(dir: string): string {
+  const copy = join(dir, basename(CLI_BUNDLE));
+  if (!existsSync(copy)) {
+    copyFileSync(CLI_BUNDLE, copy);
+    copyFileSync(EXECA_CHUNK_BUNDLE, join(dir, basename(EXECA_CHUNK_BUNDLE)));
+  }
+  return copy;
 }

@@ -7,9 +7,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { STORAGE_ALIAS_DIR } from '../../src/storage/run-in-store.js';
+import { STORE_SUBPATH } from '../../src/storage/store.js';
 import type { Stack } from './stack.js';
 
-export const STORAGE_ALIAS_DIR = '/run/bootc/storage';
 const NAMESPACE_SCRIPT = 'mount --bind -- . "$0" && cd / && exec "$@"';
 
 /** Milliseconds, monotonic. */
@@ -18,7 +19,7 @@ function nowMs(): number {
 }
 
 export function storeDir(stack: Stack): string {
-  return join(stack.sandbox.sysroot, 'ostree/bootc/storage');
+  return join(stack.sandbox.sysroot, STORE_SUBPATH);
 }
 
 export function runrootDir(stack: Stack): string {

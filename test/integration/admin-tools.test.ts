@@ -3,16 +3,15 @@
 // (State, Result, ErrorName) until their retention ends, deployments with roles, bound images with presence,
 // the GC preview that equals the dry run, and a sync of the missing bound images with per-image progress.
 
-import { execFile } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
+import { runCli } from '../helpers/cli-process.js';
 import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
 import { createSysroot, deploy, imageQuadlet, makeMutable } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { REPO } from '../helpers/system-bus.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -25,20 +24,8 @@ const SOCKET = join(dir.path, 'org.bootc.Storage');
 let s: Stack;
 let vl: VarlinkClient;
 const h = () => s.registry.host;
-const CLI = join(REPO, '.cache/test-bundle/bootc-storagectl.cjs');
-
 /** Runs bootc-storagectl against the test bus (stdout is a pipe: plain progress lines on stderr). */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runCli(s.bus.address, args);
 
 beforeAll(async () => {
   s = await startStack({

@@ -47,7 +47,9 @@ beforeAll(async () => {
       signals.push({ member: m.member, at: Date.now() });
     }
   });
-  // The first pull makes the store's records; the watch is armed by then.
+  // A listener arms the watch (a daemon nobody listens to watches nothing); then the first pull makes the
+  // store's records.
+  await callStorage(s.client, 'Subscribe');
   const ref = `${s.registry.host}/changes/base:1`;
   await s.builder.buildAndPush(ref);
   expect(await callStorage(s.client, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);
@@ -162,9 +164,10 @@ describe('staying up for listeners, and only for them', () => {
     expect(code).toBe(0);
     expect(s.daemon.output()).toContain('"why":"idle"');
 
-    // No subscriber: the daemon idles out although the store keeps changing under its watches.
+    // A listener armed the watch and left: the daemon idles out although the store keeps changing under it.
     await s.restartDaemon(['--varlink-socket', SOCKET, '--idle-timeout', '2']);
-    await callStorage(s.client, 'ListJobs');
+    await callStorage(s.client, 'Subscribe');
+    await callStorage(s.client, 'Unsubscribe');
     let writes = 0;
     const writer = (async () => {
       while (s.daemon.proc.exitCode === null && writes < 20) {

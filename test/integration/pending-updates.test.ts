@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import type dbus from 'dbus-next';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnCli } from '../helpers/cli-process.js';
-import { addMatch, CLI_BUNDLE, callStorage, errorName } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli-process.js';
+import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
 import {
   containerQuadlet,
   createSysroot,
@@ -38,7 +38,7 @@ const names = async () =>
   ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].flatMap(([, n]) => n).sort();
 
 /** Runs the CLI against the test bus to its end. */
-const cli = (args: string[]) => spawnCli(CLI_BUNDLE, args, { busAddress: s.bus.address }).done;
+const cli = (args: string[]) => runCli(s.bus.address, args);
 
 beforeAll(async () => {
   s = await startStack({ beforeDaemon: (sandbox) => void createSysroot(sandbox.sysroot) });
@@ -53,7 +53,7 @@ beforeAll(async () => {
   s.client.on('message', (m: dbus.Message) => {
     if (m.type === 4 && m.member === 'DeploymentsChanged') signals.push(m.member);
   });
-  await callStorage(s.client, 'ListDeployments'); // the watch is armed by now
+  await callStorage(s.client, 'Subscribe'); // arms the watch; it answers once the watch is in place
 });
 afterAll(async () => {
   if (s) makeMutable(s.sandbox.sysroot);

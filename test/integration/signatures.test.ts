@@ -13,8 +13,8 @@ import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
 import { EXIT } from '../../src/errors.js';
-import { spawnCli } from '../helpers/cli-process.js';
-import { CLI_BUNDLE, callStorage, errorName } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli-process.js';
+import { callStorage, errorName } from '../helpers/daemon.js';
 import { type HostNamespace, startHostNamespace } from '../helpers/host-namespace.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -154,7 +154,7 @@ const names = async () =>
   ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].flatMap(([, n]) => n).sort();
 
 /** Runs the CLI against the test bus to its end. */
-const cli = (args: string[]) => spawnCli(CLI_BUNDLE, args, { busAddress: s.bus.address }).done;
+const cli = (args: string[]) => runCli(s.bus.address, args);
 
 describe.each([
   ['skopeo (the default copier here)', [] as string[]],

@@ -14,7 +14,15 @@ import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { type SlowProxy, startSlowProxy } from '../helpers/slow-proxy.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { bootContainer, type Container, call, onPlatform, PLATFORM } from './lib/container.js';
+import {
+  bootContainer,
+  type Container,
+  call,
+  onPlatform,
+  PLATFORM,
+  podmanVersion,
+  trustRegistries,
+} from './lib/container.js';
 import {
   copierProcesses,
   daemonLines,
@@ -51,10 +59,7 @@ if (PLATFORM.generation === 'bookworm') {
       registry = await startRegistry({ dir: join(tmp.path, 'registry') });
       builder = createImageBuilder(tmp.path);
       c = await bootContainer('fedora-conf');
-      await c.writeFile(
-        '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-        `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-      );
+      await trustRegistries(c, registry.host);
       await c.writeFile('/usr/share/containers/storage.conf', FEDORA_STORAGE_CONF);
     });
     afterAll(async () => {
@@ -64,7 +69,7 @@ if (PLATFORM.generation === 'bookworm') {
     });
     it('takes the podman path with that storage.conf too; podman is 4.3.1, so the partial pull is not tested here', async () => {
       // The zstd:chunked partial pull measured in issue 22 is podman 5's (Debian 13, below).
-      expect((await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim()).toBe('4.3.1');
+      expect(await podmanVersion(c)).toBe('4.3.1');
       const ref = `${registry.host}/fedora/plain:1`;
       const id = await builder.buildAndPush(ref);
       expect(await call(c, 'Pull', 'ss', [ref, 'missing'])).toEqual([true]);
@@ -107,10 +112,7 @@ if (PLATFORM.generation === 'bookworm') {
       builder = createImageBuilder(tmp.path);
       c = await bootContainer('fedora-conf');
       storeOnHost = join(c.sysroot, 'ostree/bootc/storage');
-      await c.writeFile(
-        '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-        `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n\n[[registry]]\nlocation = "${proxy.host}"\ninsecure = true\n`,
-      );
+      await trustRegistries(c, registry.host, proxy.host);
       // Written before the daemon's first start: it decides its copier when it opens the store.
       await c.writeFile('/usr/share/containers/storage.conf', FEDORA_STORAGE_CONF);
       await c.writeFile(
@@ -128,7 +130,7 @@ if (PLATFORM.generation === 'bookworm') {
     });
 
     it('pulls a zstd:chunked image with podman, partially, and its progress reaches the end', async () => {
-      expect((await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim()).toBe('5.4.2');
+      expect(await podmanVersion(c)).toBe('5.4.2');
       const h = registry.host;
       const id = await builder.buildAndPush(`${h}/fedora/src:1`, { bytes: 2 * 1024 * 1024 });
       await pushZstdChunked(c, `${h}/fedora/src:1`, `${h}/fedora/chunked:1`);

@@ -13,7 +13,15 @@ import { isRecordsMiss, readImageRecords } from '../../src/storage/image-records
 import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { bootContainer, type Container, call, onPlatform, PLATFORM } from './lib/container.js';
+import {
+  bootContainer,
+  type Container,
+  call,
+  onPlatform,
+  PLATFORM,
+  podmanVersion,
+  trustRegistries,
+} from './lib/container.js';
 import {
   daemonLines,
   manifestDigest,
@@ -35,7 +43,7 @@ if (PLATFORM.generation === 'bookworm') {
       await c?.stop();
     });
     it('has podman 4.3.1, not podman 5 (the comparison runs on Debian 13)', async () => {
-      const version = (await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim();
+      const version = await podmanVersion(c);
       expect(version).toBe('4.3.1');
     });
   });
@@ -68,10 +76,7 @@ if (PLATFORM.generation === 'bookworm') {
       builder = createImageBuilder(tmp.path);
       c = await bootContainer('image-view');
       storeOnHost = join(c.sysroot, 'ostree/bootc/storage');
-      await c.writeFile(
-        '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-        `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-      );
+      await trustRegistries(c, registry.host);
       await c.writeFile(
         `/etc/systemd/system/${UNIT}.d/50-test.conf`,
         '[Service]\nEnvironment=BOOTC_STORAGED_LOG_LEVEL=debug\n',
@@ -86,7 +91,7 @@ if (PLATFORM.generation === 'bookworm') {
     });
 
     it('fills the store through the daemon: plain, zstd:chunked, two names, dangling, by digest', async () => {
-      expect((await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim()).toBe('5.4.2');
+      expect(await podmanVersion(c)).toBe('5.4.2');
       const h = registry.host;
       const pull = async (ref: string, policy = 'missing') => call(c, 'Pull', 'ss', [ref, policy]);
 

@@ -9,7 +9,15 @@ import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { createSysroot, deploy, imageQuadlet, makeMutable } from '../helpers/ostree-sysroot.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { bootContainer, busctlCall, type Container, call, onPlatform, PLATFORM } from './lib/container.js';
+import {
+  bootContainer,
+  busctlCall,
+  type Container,
+  call,
+  onPlatform,
+  PLATFORM,
+  trustRegistries,
+} from './lib/container.js';
 import { pushLayeredImage } from './lib/oci-image.js';
 
 let c: Container;
@@ -27,10 +35,7 @@ beforeAll(async () => {
   c = await bootContainer('images');
   // nspawn shares the host's network: the registry on the host's 127.0.0.1 is the container's too. It speaks
   // plain HTTP, which podman only accepts for registries marked insecure in the system's registries.conf.
-  await c.writeFile(
-    '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-    `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-  );
+  await trustRegistries(c, registry.host);
 });
 
 afterAll(async () => {

@@ -23,6 +23,8 @@ import {
   onPlatform,
   PLATFORM,
   platformOf,
+  podmanVersion,
+  trustRegistries,
 } from './lib/container.js';
 import { daemonLines, podmanList } from './lib/podman-view.js';
 
@@ -68,10 +70,7 @@ describe(onPlatform(`an OS update from ${platformOf(OTHER_GENERATION).label} and
       readOnlySysroot: true,
     });
     booted.push(c);
-    await c.writeFile(
-      '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-      `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-    );
+    await trustRegistries(c, registry.host);
     return c;
   }
 
@@ -102,9 +101,6 @@ describe(onPlatform(`an OS update from ${platformOf(OTHER_GENERATION).label} and
   /** podman's cached network-backend choice, which the store carried from the other generation, was dropped. */
   const droppedBackend = async (c: Container) =>
     (await daemonLines(c)).some((m) => m.startsWith("dropped podman's cached network backend"));
-  const podmanVersion = async (c: Container) =>
-    (await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim();
-
   it('keeps every image and the right roots across the update and the rollback', async () => {
     const from = OTHER_GENERATION;
     const to = PLATFORM.generation;

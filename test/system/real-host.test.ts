@@ -11,7 +11,14 @@ import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { createSysroot, deploy, imageQuadlet } from '../helpers/ostree-sysroot.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { bootContainer, busctlCall, type Container, call, onPlatform } from './lib/container.js';
+import {
+  bootContainer,
+  busctlCall,
+  type Container,
+  call,
+  onPlatform,
+  trustRegistries,
+} from './lib/container.js';
 
 const UNIT = 'bootc-storaged.service';
 let registry: Registry;
@@ -30,10 +37,7 @@ afterAll(async () => {
 /** Boots with a read-only /sysroot made by `prepare`, and lets podman reach the test registry. */
 async function bootHost(name: string, prepare: (dir: string) => void): Promise<Container> {
   const c = await bootContainer(name, { prepareSysroot: prepare, readOnlySysroot: true });
-  await c.writeFile(
-    '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-    `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-  );
+  await trustRegistries(c, registry.host);
   return c;
 }
 

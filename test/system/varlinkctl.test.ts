@@ -22,6 +22,7 @@ import {
   onPlatform,
   PLATFORM,
   REPO,
+  trustRegistries,
 } from './lib/container.js';
 
 const SOCKET = '/run/bootc/org.bootc.Storage';
@@ -99,10 +100,7 @@ if (!PLATFORM.varlinkctl) {
           });
         },
       });
-      await c.writeFile(
-        '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
-        `[[registry]]\nlocation = "${registry.host}"\ninsecure = true\n`,
-      );
+      await trustRegistries(c, registry.host);
       await c.run(['systemctl', 'enable', '--now', 'bootc-storaged.socket']);
     });
 

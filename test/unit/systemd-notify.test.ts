@@ -1,26 +1,12 @@
 // sd_notify without a child process: the datagrams the daemon sends, received by a real AF_UNIX datagram socket
 // (python3, as systemd's manager would bind it) on a path and on an abstract name.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notifyAddress, notifySystemd } from '../../src/systemd-notify.js';
-
-// Binds the address, says "ready", prints each datagram (JSON string) and the sender's pid (SO_PASSCRED).
-const RECEIVER = String.raw`
-import json, socket, struct, sys
-addr = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind('\0' + addr[1:] if addr.startswith('@') else addr)
-print('ready', flush=True)
-for _ in range(int(sys.argv[2])):
-    data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-    pid = next(struct.unpack('iII', d)[0] for level, kind, d in anc if kind == socket.SCM_CREDENTIALS)
-    print(json.dumps({'data': data.decode(), 'pid': pid}), flush=True)
-`;
+import { startNotifyReceiver } from '../helpers/notify-receiver.js';
 
 let dir: string | undefined;
 const saved = process.env.NOTIFY_SOCKET;
@@ -31,36 +17,8 @@ afterEach(() => {
   else process.env.NOTIFY_SOCKET = saved;
 });
 
-/** Starts the receiver for `count` datagrams; resolves once it is bound, with a promise of what it got. */
-async function receive(address: string, count: number) {
-  const child = spawn('python3', ['-c', RECEIVER, address, String(count)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ data: string; pid: number }[]>((resolve, reject) => {
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(
-            out
-              .split('\n')
-              .slice(1)
-              .filter(Boolean)
-              .map((l) => JSON.parse(l) as { data: string; pid: number }),
-          )
-        : reject(new Error(`receiver exited ${code}: ${err}`)),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.startsWith('ready\n')) resolve();
-    });
-    child.on('exit', () => reject(new Error(`receiver failed: ${err}`)));
-  });
-  return { done, kill: () => child.kill() };
-}
+/** Starts a receiver for `count` datagrams; resolves once it is bound. */
+const receive = (address: string, count: number) => startNotifyReceiver(address, count);
 
 describe('notifySystemd', () => {
   it('sends each notification as one datagram from the daemon’s own pid, to a path', async () => {

@@ -421,6 +421,19 @@ export async function bootContainer(name: string, opts: BootOptions = {}): Promi
   return c;
 }
 
+/** Lets the container's podman reach the test's registries on the host's loopback without TLS. */
+export async function trustRegistries(c: Container, ...hosts: string[]): Promise<void> {
+  await c.writeFile(
+    '/etc/containers/registries.conf.d/50-bootc-storaged-test.conf',
+    hosts.map((h) => `[[registry]]\nlocation = "${h}"\ninsecure = true\n`).join('\n'),
+  );
+}
+
+/** The container's podman version ("4.3.1", "5.4.2"). */
+export async function podmanVersion(c: Container): Promise<string> {
+  return (await c.run(['podman', 'version', '--format', '{{.Client.Version}}'])).trim();
+}
+
 /** Removes a boot's directory and its cgroups; ostree's deployments in its sysroot are immutable until told. */
 function removeRunDir(runDir: string) {
   makeMutable(join(runDir, 'sysroot'));

@@ -3,20 +3,11 @@
 // the run root an open directory at /proc/self/fd/3), so podman's database (whose recorded graph root and run
 // root podman checks against its flags) is the daemon's; the daemon's journal lines; the job properties.
 
+import { type ImageEntry, parseImageList } from '../../../src/storage/parse-image-list.js';
 import type { Container } from './container.js';
 
-/** One image as podman 5's `image list --format=json` prints it, the fields compared. */
-export interface PodmanImage {
-  id: string;
-  names: string[];
-  digests: string[];
-  digest: string;
-  size: number;
-  created: number;
-}
-
-/** The raw JSON of `podman image list --format=json` on the daemon's store, inside the container. */
-export async function podmanListRaw(c: Container): Promise<Record<string, unknown>[]> {
+/** `podman image list --format=json` on the daemon's store, inside the container: its output. */
+async function podmanListText(c: Container): Promise<string> {
   const script = [
     'set -e',
     'mkdir -p /run/bootc',
@@ -30,37 +21,21 @@ export async function podmanListRaw(c: Container): Promise<Record<string, unknow
     'exec 3</run/bootc/runroot',
     "exec podman --root /run/bootc/storage --runroot /proc/self/fd/3 image list --format=json'",
   ].join('\n');
-  const out = await c.run(['sh', '-c', script]);
+  return c.run(['sh', '-c', script]);
+}
+
+/** The raw JSON of `podman image list --format=json` on the daemon's store, inside the container. */
+export async function podmanListRaw(c: Container): Promise<Record<string, unknown>[]> {
+  const out = await podmanListText(c);
   return JSON.parse(out.trim() === '' ? '[]' : out) as Record<string, unknown>[];
 }
 
 /**
- * podman's list, one entry per image. podman 5.4 prints an image with two names twice (one JSON entry per
- * name, each with all the names and repo digests), as `parseImageList` expects: entries of one ID are merged
- * here the same way (names and repo digests deduplicated, in the order first printed).
+ * podman's list, one entry per image, sorted by ID: podman 5.4 prints an image with two names twice, and
+ * the daemon's own parser of podman's list (src/storage/parse-image-list.ts, its fallback) merges them.
  */
-export async function podmanList(c: Container): Promise<PodmanImage[]> {
-  const byId = new Map<string, PodmanImage>();
-  for (const e of await podmanListRaw(c)) {
-    const id = e.Id as string;
-    const names = (e.Names as string[] | null | undefined) ?? [];
-    const digests = (e.RepoDigests as string[] | null | undefined) ?? [];
-    const seen = byId.get(id);
-    if (seen) {
-      for (const n of names) if (!seen.names.includes(n)) seen.names.push(n);
-      for (const d of digests) if (!seen.digests.includes(d)) seen.digests.push(d);
-      continue;
-    }
-    byId.set(id, {
-      id,
-      names: [...new Set(names)],
-      digests: [...new Set(digests)],
-      digest: (e.Digest as string | undefined) ?? '',
-      size: e.Size as number,
-      created: e.Created as number,
-    });
-  }
-  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+export async function podmanList(c: Container): Promise<ImageEntry[]> {
+  return parseImageList(await podmanListText(c)).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** The daemon's own journal lines (MESSAGE is `msg {json fields}`). */
