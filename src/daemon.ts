@@ -128,7 +128,7 @@ async function serve(handle: StoreHandle): Promise<number> {
     if (stopping) return;
     stopping = true;
     service.close(); // from now on new work is refused with Busy; what is queued is canceled below
-    changesOf(service).stop();
+    changesOf(service).stop(); // the change watch, if a listener (Subscribe, Watch) ever armed it
     log.info({ why }, 'stopping');
     const deadline = setTimeout(() => {
       log.error('shutdown deadline passed; exiting');
@@ -171,12 +171,6 @@ async function serve(handle: StoreHandle): Promise<number> {
     .openStore()
     .then(() => service.view.refresh())
     .catch(() => undefined); // logged by the handle's state listener above
-  // Every writer's changes, as StoreChanged/DeploymentsChanged (and Varlink Watch): inotify, armed once the
-  // store's state is known; its events never count as activity, so the daemon still exits when idle.
-  const changes = changesOf(service, log);
-  void opened
-    .then(() => changes.start())
-    .catch((err: unknown) => log.warn({ err: String(err) }, 'cannot watch for changes'));
   // Bound only once the bus name is ours: no other daemon can be serving, so a leftover socket file is stale.
   try {
     const where = await listenVarlink(

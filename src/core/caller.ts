@@ -14,10 +14,19 @@ export interface Caller {
   authorize(action: ActionId, details: Record<string, string>): Promise<void>;
 }
 
+/** What changed: the store's images (or their names), or the deployments (their roles, pending updates). */
+export type ChangeKind = 'store' | 'deployments';
+
+/** Each change as clients hear of it: the D-Bus signal's name, and the Varlink Watch event's. */
+export const CHANGE_EVENT_NAMES: Readonly<Record<ChangeKind, string>> = {
+  store: 'StoreChanged',
+  deployments: 'DeploymentsChanged',
+};
+
 /** A feed of "look again" events (core/change-watch.ts): the kind of state that changed, nothing more. */
 export interface ChangeFeed {
-  on(event: 'change', listener: (kind: 'store' | 'deployments') => void): unknown;
-  off(event: 'change', listener: (kind: 'store' | 'deployments') => void): unknown;
+  on(event: 'change', listener: (kind: ChangeKind) => void): unknown;
+  off(event: 'change', listener: (kind: ChangeKind) => void): unknown;
 }
 
 /**

@@ -3,26 +3,27 @@
 // from are watched with inotify (fs.watch), a burst of events is coalesced, and then what a client would see is
 // compared with what it saw last: the store's images and their names, and the deployments with their roles.
 // Only a real difference is announced, as `store` or `deployments`; the events carry nothing else (no image
-// names: they are not authorization-gated data). The watches are not persistent handles and no timer runs
-// while nothing changes, so an idle daemon pays nothing for them and still exits when idle.
+// names: they are not authorization-gated data). Nothing is watched until the first listener (D-Bus Subscribe,
+// Varlink Watch) starts it; the watches are not persistent handles and no timer runs while nothing changes, so
+// a daemon nobody listens to pays nothing, and a watched one still exits when idle.
 
 import { EventEmitter } from 'node:events';
-import { type Dirent, existsSync, type FSWatcher, readdirSync, watch } from 'node:fs';
+import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { readdirOrEmpty } from '../ostree/deployments.js';
-import { IMAGE_REF_PREFIX } from '../ostree/pending-updates.js';
+import { imageRefDirs } from '../ostree/pending-updates.js';
+import type { ChangeKind } from './caller.js';
 import { listDeployments } from './deployments.js';
 import type { StorageService } from './storage-service.js';
 
-/** What changed: the store's images (or their names), or the deployments (or their roles). */
-export type ChangeKind = 'store' | 'deployments';
+export type { ChangeKind };
 
 /** Events within this long of each other are one change. */
-export const CHANGE_COALESCE_MS = 150;
+const CHANGE_COALESCE_MS = 150;
 
 /** Where the watched state lives and how to read what a client would see of it. */
-export interface ChangeSources {
+interface ChangeSources {
   /** Directories whose entries change when that kind of state does (missing ones are skipped). */
   dirs(kind: ChangeKind): string[];
   /** What a client sees of it now; equal strings mean nothing visible changed. */
@@ -32,7 +33,7 @@ export interface ChangeSources {
 const KINDS: readonly ChangeKind[] = ['store', 'deployments'];
 
 /** The change feed: `change` events with the kind; `start()` arms the watches, `stop()` drops them. */
-export class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
+class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
   private readonly watchers = new Map<string, { watcher: FSWatcher; kinds: Set<ChangeKind> }>();
   private readonly last = new Map<ChangeKind, string>();
   private readonly dirty = new Set<ChangeKind>();
@@ -126,7 +127,7 @@ export class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
 }
 
 /** The directories and fingerprints of one service: its store and its sysroot's deployments. */
-export function serviceSources(service: StorageService, runDir = '/run'): ChangeSources {
+function serviceSources(service: StorageService): ChangeSources {
   return {
     dirs: (kind) => {
       const store = service.storePath;
@@ -148,7 +149,7 @@ export function serviceSources(service: StorageService, runDir = '/run'): Change
         ...stateroots.map((stateroot) => join(deploy, stateroot, 'deploy')),
         join(sysroot, 'boot'), // the loader link is swapped on every deploy and undeploy
         ...imageRefDirs(sysroot), // fetched updates (ostree-ext's image refs)
-        join(runDir, 'ostree'), // the staged-deployment marker
+        '/run/ostree', // the staged-deployment marker (libostree's runtime state, as booted-deployment.ts reads it)
       ];
     },
     fingerprint: async (kind) => {
@@ -163,28 +164,6 @@ export function serviceSources(service: StorageService, runDir = '/run'): Change
       }
     },
   };
-}
-
-/**
- * The directories of the repository's image refs: refs/heads down to ostree/container/image (created by the
- * first fetch), and every directory below it (an escaped reference keeps its '/': one directory per segment).
- */
-function imageRefDirs(sysroot: string): string[] {
-  const heads = join(sysroot, 'ostree/repo/refs/heads');
-  const dirs = [heads, join(heads, 'ostree'), join(heads, 'ostree/container')];
-  const walk = (dir: string, depth: number) => {
-    dirs.push(dir);
-    if (depth > 16) return;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name), depth + 1);
-  };
-  walk(join(heads, IMAGE_REF_PREFIX), 0);
-  return dirs;
 }
 
 const feeds = new WeakMap<StorageService, ChangeWatch>();

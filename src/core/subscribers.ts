@@ -7,9 +7,9 @@ import { createError } from '../errors.js';
 import type { StorageService } from './storage-service.js';
 
 /** Subscriptions one uid may hold at once (root included: a runaway root script should not grow it either). */
-export const MAX_SUBSCRIPTIONS_PER_UID = 16;
+const MAX_SUBSCRIPTIONS_PER_UID = 16;
 
-export class Subscribers {
+class Subscribers {
   /** Subscriber (its requester key) → its uid. */
   private readonly byWho = new Map<string, number>();
 

@@ -5,7 +5,6 @@
 
 import { createError } from '../errors.js';
 import { CommitTree } from '../ostree/commit-tree.js';
-import { listDeployments } from '../ostree/deployments.js';
 import { listPendingUpdates, sysrootRepo } from '../ostree/pending-updates.js';
 import { BOUND_IMAGES_DIR, type GcRoot, parseQuadletImage } from './quadlet.js';
 
@@ -37,12 +36,12 @@ export function readCommitBoundImages(repo: string, commit: string): GcRoot[] {
   return roots;
 }
 
-/** The bound images of every pending update of `sysroot` (GC keeps them while their refs exist). */
-export function findPendingRoots(sysroot: string): GcRoot[] {
-  const deployed = new Set(
-    listDeployments(sysroot).map((d) => d.slice(d.lastIndexOf('/') + 1).replace(/\.[0-9]+$/, '')),
-  );
-  return listPendingUpdates(sysroot, deployed).flatMap((u) =>
+/**
+ * The bound images of every pending update of `sysroot` (GC keeps them while their refs exist); `deployments`
+ * are its deployment directories, as the caller listed them.
+ */
+export function findPendingRoots(sysroot: string, deployments: readonly string[]): GcRoot[] {
+  return listPendingUpdates(sysroot, deployments).flatMap((u) =>
     readCommitBoundImages(sysrootRepo(sysroot), u.commit),
   );
 }

@@ -30,7 +30,7 @@ export function findGcRoots(sysroot: string): GcRoot[] {
     if (host) roots.push({ image: host, source: `${deployment}.origin`, deployment, kind: 'host' });
   }
   // A fetched update not yet deployed: its bound images stay while its ref does (prepared before staging).
-  roots.push(...findPendingRoots(sysroot));
+  roots.push(...findPendingRoots(sysroot, deployments));
   return roots;
 }
 

@@ -15,7 +15,7 @@ const MAX_LINKS = 40; // as the kernel's limit on symlinks in one lookup
 const CHECKSUM = /^[0-9a-f]{64}$/;
 
 /** What a path in a commit is: a regular file (its content object on disk), a directory (its dirtree). */
-export type CommitEntry = { kind: 'file'; object: string } | { kind: 'dir'; tree: string };
+type CommitEntry = { kind: 'file'; object: string } | { kind: 'dir'; tree: string };
 
 interface DirTree {
   files: Map<string, string>;

@@ -56,8 +56,7 @@ export function listDeploymentsWithRoles(
   const roles = assignRoles(listed, booted, staged);
   const rest = onDisk.filter((d) => !listed.includes(d));
   // Fetched updates no deployment was made from come first: what the next deployment may be.
-  const deployed = new Set(onDisk.map((d) => basename(d).replace(/\.[0-9]+$/, '')));
-  const pending: DeploymentInfo[] = listPendingUpdates(sysroot, deployed).map((u) => ({
+  const pending: DeploymentInfo[] = listPendingUpdates(sysroot, onDisk).map((u) => ({
     deployment: u.commit,
     osname: '',
     role: 'pending',

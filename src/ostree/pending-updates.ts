@@ -5,8 +5,7 @@
 // be pulled before it is staged, so bootc's own pull step finds them present.
 
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import { noteRead } from '../storage/read-record.js';
+import { basename, join } from 'node:path';
 import { readSmallFile } from '../storage/read-small-file.js';
 import { parseReference } from '../storage/reference.js';
 import { readdirOrEmpty, registryReferenceOf } from './deployments.js';
@@ -16,14 +15,10 @@ export const IMAGE_REF_PREFIX = 'ostree/container/image';
 const CHECKSUM = /^[0-9a-f]{64}$/;
 
 /** One fetched, undeployed image. */
-export interface PendingUpdate {
+interface PendingUpdate {
   /** The commit's checksum: how ListDeployments, ListBoundImages and SyncBoundImages name it. */
   commit: string;
-  /** The ref, `ostree/container/image/…`. */
-  ref: string;
-  /** The image reference the ref names, unescaped (`registry:quay.io/example/os:42`). */
-  image: string;
-  /** Its registry reference, canonical; '' for another transport. */
+  /** The registry reference its ref names (`registry:quay.io/example/os:42` → canonical); '' for another transport. */
   hostImage: string;
 }
 
@@ -57,14 +52,17 @@ export function unescapeRefName(s: string): string {
 }
 
 /**
- * Every fetched image whose commit no deployment was made from (`deployed`: the deployments' commit
- * checksums), by ref name. Refs that cannot be read or understood are skipped: an update that is not there
- * is nothing to prepare, and the fetch that wrote it is not this daemon's to judge.
+ * Walks the image refs' tree below refs/heads: `onDir` for every directory (an escaped reference keeps its
+ * '/': one directory per segment), `onRef` for every ref file with its name relative to refs/heads. An
+ * unreadable directory is skipped.
  */
-export function listPendingUpdates(sysroot: string, deployed: ReadonlySet<string>): PendingUpdate[] {
+function walkImageRefs(
+  sysroot: string,
+  onDir: (dir: string) => void,
+  onRef: (ref: string, path: string) => void,
+): void {
   const heads = join(sysrootRepo(sysroot), 'refs/heads');
-  const found: PendingUpdate[] = [];
-  const walk = (rel: string) => {
+  const walk = (rel: string, depth: number) => {
     const dir = join(heads, rel);
     let names: string[];
     try {
@@ -72,28 +70,58 @@ export function listPendingUpdates(sysroot: string, deployed: ReadonlySet<string
     } catch {
       return;
     }
+    onDir(dir);
     for (const name of names) {
       const path = join(dir, name);
-      if (isDirectory(path)) {
-        walk(`${rel}/${name}`); // an escaped reference keeps its '/': one directory per path segment
-        continue;
-      }
-      const read = readSmallFile(path, { maxBytes: 4096 });
-      if (!read.ok) continue;
-      const commit = read.content.toString('utf8').trim();
-      if (!CHECKSUM.test(commit) || deployed.has(commit)) continue;
-      const ref = `${rel}/${name}`;
-      let image: string;
-      try {
-        image = unescapeRefName(ref.slice(IMAGE_REF_PREFIX.length + 1));
-      } catch {
-        continue;
-      }
-      found.push({ commit, ref, image, hostImage: hostImageOf(image) });
+      if (!isDirectory(path)) onRef(`${rel}/${name}`, path);
+      else if (depth < 16) walk(`${rel}/${name}`, depth + 1);
     }
   };
-  noteRead(heads);
-  walk(IMAGE_REF_PREFIX);
+  walk(IMAGE_REF_PREFIX, 0);
+}
+
+/**
+ * The directories a watch of the image refs needs: refs/heads down to ostree/container/image (which the
+ * first fetch creates), and every directory below it.
+ */
+export function imageRefDirs(sysroot: string): string[] {
+  const heads = join(sysrootRepo(sysroot), 'refs/heads');
+  const dirs = [heads, join(heads, 'ostree'), join(heads, 'ostree/container')];
+  walkImageRefs(
+    sysroot,
+    (d) => dirs.push(d),
+    () => undefined,
+  );
+  return dirs;
+}
+
+/**
+ * Every fetched image whose commit no deployment was made from (`deployments`: the deployment directories,
+ * `<checksum>.<serial>`, as the caller already listed them), by ref name. Refs that cannot be read or
+ * understood are skipped: an update that is not there is nothing to prepare, and the fetch that wrote it is
+ * not this daemon's to judge.
+ */
+export function listPendingUpdates(sysroot: string, deployments: readonly string[]): PendingUpdate[] {
+  const deployed = new Set(deployments.map((d) => basename(d).replace(/\.[0-9]+$/, '')));
+  const found: PendingUpdate[] = [];
+  walkImageRefs(
+    sysroot,
+    () => undefined,
+    (ref, path) => {
+      const read = readSmallFile(path, { maxBytes: 4096 });
+      if (!read.ok) return;
+      const commit = read.content.toString('utf8').trim();
+      if (!CHECKSUM.test(commit) || deployed.has(commit)) return;
+      try {
+        found.push({
+          commit,
+          hostImage: hostImageOf(unescapeRefName(ref.slice(IMAGE_REF_PREFIX.length + 1))),
+        });
+      } catch {
+        // not an escaping ostree-ext wrote: not one of its images
+      }
+    },
+  );
   return found;
 }
 

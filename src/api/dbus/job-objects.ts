@@ -4,6 +4,7 @@
 // InterfacesRemoved says its object is gone. GetManagedObjects lists every job object with its properties.
 
 import dbus from 'dbus-next';
+import { CHANGE_EVENT_NAMES, type ChangeKind } from '../../core/caller.js';
 import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { JOB_IFACE, JOB_PROPERTIES, STORAGE_IFACE, STORAGE_PATH } from './members.js';
@@ -101,14 +102,8 @@ export class JobObjects {
   }
 
   /** A change of the store or the deployments, as its signal (no arguments: "look again"). */
-  signalChange(kind: 'store' | 'deployments'): void {
-    this.signal(
-      STORAGE_PATH,
-      STORAGE_IFACE,
-      kind === 'store' ? 'StoreChanged' : 'DeploymentsChanged',
-      '',
-      [],
-    );
+  signalChange(kind: ChangeKind): void {
+    this.signal(STORAGE_PATH, STORAGE_IFACE, CHANGE_EVENT_NAMES[kind], '', []);
   }
 
   private signal(path: string, iface: string, name: string, signature: string, body: unknown[]) {

@@ -53,7 +53,7 @@ export const STORAGE_SIGNALS: Readonly<Record<string, { doc: string; args: Arg[]
     ],
   },
   StoreChanged: {
-    doc: "The store's images or their names changed, whoever changed them (a job of the daemon's, bootc, an admin's podman on the store): read List again. Emitted once a burst of changes settles (about 150 ms). Carries nothing, so it tells a listener without read authorization nothing but that something changed. Emitted while the daemon runs; a client that must not miss a change also reads again when org.bootc.Storage gets a new owner (NameOwnerChanged).",
+    doc: "The store's images or their names changed, whoever changed them (a job of the daemon's, bootc, an admin's podman on the store): read List again. Emitted once a burst of changes settles (about 150 ms). Carries nothing, so it tells a listener without read authorization nothing but that something changed. Emitted once a listener armed the watch (Subscribe, or a Varlink Watch; nothing is watched before, so a daemon nobody listens to pays nothing), until the daemon exits; a client that must not miss a change subscribes, and reads again when org.bootc.Storage gets a new owner (NameOwnerChanged).",
     args: [],
   },
   DeploymentsChanged: {

@@ -9,7 +9,7 @@ import { ACTION_READ, type ActionId } from '../../authz/actions.js';
 import { type BoundPeer, bindPeer, loadPeerCredentials } from '../../authz/peer-cred.js';
 import type { Authority } from '../../authz/polkit.js';
 import { ReadGrants } from '../../authz/read-grants.js';
-import type { ChangeFeed } from '../../core/caller.js';
+import type { ChangeFeed, ChangeKind } from '../../core/caller.js';
 import { varlinkName } from '../../core/contract.js';
 import { STREAMED_FIELDS } from '../../core/job-fields.js';
 import { type Job, viewJob, watchJob } from '../../core/job-view.js';
@@ -168,7 +168,7 @@ export async function createVarlinkStorageServer(opts: VarlinkStorageServerOptio
    */
   const streamChanges = (feed: ChangeFeed, call: VarlinkCall, op: Operation): Promise<undefined> =>
     new Promise((resolve) => {
-      const onChange = (kind: 'store' | 'deployments') => call.notify(op.toVarlink(kind) as VarlinkParams);
+      const onChange = (kind: ChangeKind) => call.notify(op.toVarlink(kind) as VarlinkParams);
       const end = () => {
         feed.off('change', onChange);
         resolve(undefined);

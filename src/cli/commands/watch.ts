@@ -5,11 +5,12 @@
 
 import type dbus from 'dbus-next';
 import {
+  addMatchRule,
+  BUS_NAME,
   callMethod,
   MESSAGE_TYPE_SIGNAL,
   STORAGE_IFACE,
   STORAGE_PATH,
-  subscribeToJobSignals,
 } from '../bus-client.js';
 import { toCliError } from '../cli-error.js';
 import type { CommandContext } from '../context.js';
@@ -55,7 +56,8 @@ export async function runWatch(ctx: CommandContext, opts: { json?: boolean }): P
 
   let stopOwnerWatch: () => unknown = () => undefined;
   try {
-    await subscribeToJobSignals(ctx.client); // every org.bootc.Storage signal, these two included
+    // org.bootc.Storage's own signals only: job progress (PropertiesChanged) is not this command's business.
+    await addMatchRule(ctx.client, `type='signal',sender='${BUS_NAME}',interface='${STORAGE_IFACE}'`);
     owner = await watchNameOwner(ctx.client);
     ctx.client.bus.on('message', onMessage);
     await subscribe(); // starts the daemon if it is not running (bus activation)

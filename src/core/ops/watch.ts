@@ -3,18 +3,15 @@
 
 import { ACTION_READ } from '../../authz/actions.js';
 import * as z from '../../schema.js';
+import { CHANGE_EVENT_NAMES, type ChangeKind } from '../caller.js';
 import { changesOf } from '../change-watch.js';
 import { defineOperation } from '../contract.js';
 import { subscribersOf } from '../subscribers.js';
 import { T } from '../wire-types.js';
 
 /** A Watch reply's event: the watch is armed, or which state changed (the D-Bus signal of the same name). */
-export type WatchEvent = 'watching' | 'store' | 'deployments';
-const EVENT_NAMES: Record<WatchEvent, string> = {
-  watching: 'Watching',
-  store: 'StoreChanged',
-  deployments: 'DeploymentsChanged',
-};
+type WatchEvent = 'watching' | ChangeKind;
+const EVENT_NAMES: Record<WatchEvent, string> = { watching: 'Watching', ...CHANGE_EVENT_NAMES };
 
 export const WATCH = defineOperation({
   name: 'Watch',
@@ -46,15 +43,18 @@ export const SUBSCRIBE = defineOperation({
   name: 'Subscribe',
   kind: 'read',
   only: 'dbus',
-  doc: `Keeps the daemon running for the caller, so it hears every StoreChanged and DeploymentsChanged signal: the daemon otherwise exits when idle, and a change made while it is not running is signalled to nobody. The signals are sent to everyone either way; this only keeps them coming. Lasts until Unsubscribe or until the caller's connection leaves the bus; subscribing again is a no-op. A caller that subscribes after the daemon (re)started should read the state again: changes before it are not signalled.`,
+  doc: `Keeps the daemon running for the caller, so it hears every StoreChanged and DeploymentsChanged signal: the daemon otherwise exits when idle, and a change made while it is not running is signalled to nobody. The first listener (a Subscribe, or a Varlink Watch) arms the watch the signals come from; from then on they are sent to everyone, until the daemon exits. Lasts until Unsubscribe or until the caller's connection leaves the bus; subscribing again is a no-op. A caller that subscribes after the daemon (re)started should read the state again: changes before it are not signalled.`,
   in: [],
   out: [],
   input: z.tuple([]),
   access: { action: ACTION_READ },
   errors: ['Busy (the uid already holds 16 subscriptions)'],
-  run: async (service, _input, caller) => ({
-    value: subscribersOf(service).add(caller.who, await caller.uid()),
-  }),
+  run: async (service, _input, caller) => {
+    subscribersOf(service).add(caller.who, await caller.uid());
+    // The watch is armed by its first listener: a daemon nobody listens to watches nothing.
+    await changesOf(service).start();
+    return { value: undefined };
+  },
   toDBus: () => [],
   toVarlink: () => ({}),
 });
