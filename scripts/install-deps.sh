@@ -25,6 +25,8 @@ PACKAGES=(
   attr                   # setfattr/getfattr: security.selinux labels, and the tests that read them back
   python3                # the tests hold the sysroot lock the way libostree does (fcntl F_OFD_SETLKW)
   gpg gpg-agent          # a test's own key signs an image (skopeo copy --sign-by) for the signature-policy tests
+  openssh-client         # bootc-storagectl -H runs ssh HOST systemd-stdio-bridge
+  openssh-server         # the -H tests' own sshd on 127.0.0.1, started by the test (apt starts none: below)
   # The Cockpit page's browser tier (test/browser): cockpit-ws serves it with a local session of cockpit-bridge
   # (base1/cockpit.js, static fonts), cockpit-system is Cockpit's shell (the menu), Debian's Chromium runs it.
   cockpit-ws cockpit-bridge cockpit-system
@@ -42,6 +44,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "install-deps: installing ${missing[*]}"
   apt-get update -qq
+  # Packages with services (openssh-server, cockpit-ws) must not start them here: the tests start their own.
+  # A policy-rc.d that says 101 ("not allowed") does that, as in Debian's container images.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

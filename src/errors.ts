@@ -18,6 +18,8 @@ export const EXIT = {
   PULL_OR_STORAGE_FAILED: 7,
   CANCELED_ELSEWHERE: 8,
   SIGNATURE_REJECTED: 9,
+  /** `-H`: ssh could not log in to the host or start its bridge to the system bus there. */
+  REMOTE: 10,
   INTERRUPTED: 130,
 } as const;
 

@@ -1,4 +1,4 @@
-// The CLI's side of the wire: connects to the system bus and makes low-level method calls on
+// The CLI's side of the wire: connects to the system bus (this host's, or another's over SSH) and makes low-level method calls on
 // org.bootc.Storage (with ALLOW_INTERACTIVE_AUTHORIZATION unless told not to), subscribes to its signals,
 // and reads job properties.
 
@@ -9,6 +9,8 @@ import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } fro
 import { JOB_FIELDS, type JobFieldValues, propertyName } from '../jobs/job-fields.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
+import type { RemoteHost } from './remote-host.js';
+import { openSshTunnel, type SshTunnel } from './ssh-tunnel.js';
 
 const { Message } = dbus;
 
@@ -31,14 +33,23 @@ export interface StorageClient {
   disconnect(): void;
 }
 
-/** Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket). */
-export async function connectStorageClient(opts: { interactive: boolean }): Promise<StorageClient> {
-  const bus = dbus.systemBus();
-  await new Promise<void>((resolve, reject) => {
+/** How to reach the bus: whether calls may prompt, and the remote host of `-H`, if any. */
+export interface ConnectOptions {
+  interactive: boolean;
+  host?: RemoteHost | undefined;
+}
+
+/** Waits for dbus-next's handshake (and Hello); a failure says why, in ssh's words when ssh was the cause. */
+function waitForHandshake(bus: dbus.MessageBus, tunnel: SshTunnel | undefined): Promise<void> {
+  const where = tunnel ? 'the system bus over SSH' : 'the system bus';
+  return new Promise<void>((resolve, reject) => {
     const fail = (err: unknown) => {
       clearTimeout(timer);
+      bus.removeListener('error', fail);
       const detail = err instanceof Error ? err.message : String((err as { text?: string })?.text ?? err);
-      reject(new CliError(`cannot connect to the system bus: ${toOneLine(detail)}`, EXIT.FAILURE));
+      const failure = new CliError(`cannot connect to ${where}: ${toOneLine(detail)}`, EXIT.FAILURE);
+      if (tunnel) void tunnel.explain(failure).then(reject);
+      else reject(failure);
     };
     const timer = setTimeout(() => fail(new Error('timed out')), CONNECT_TIMEOUT_MS);
     bus.once('connect', () => {
@@ -47,12 +58,38 @@ export async function connectStorageClient(opts: { interactive: boolean }): Prom
       resolve();
     });
     bus.once('error', fail);
+    void tunnel?.failed.then((failure) => {
+      clearTimeout(timer);
+      reject(failure);
+    });
   });
+}
+
+/**
+ * Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket), or with `host` to that host's
+ * system bus through ssh and its systemd-stdio-bridge (ssh-tunnel.ts).
+ */
+export async function connectStorageClient(opts: ConnectOptions): Promise<StorageClient> {
+  const tunnel = opts.host ? await openSshTunnel(opts.host, opts) : undefined;
+  // dbus-next's systemBus() reads only DBUS_SYSTEM_BUS_ADDRESS; sessionBus() takes an address, here the tunnel's.
+  const bus = tunnel ? dbus.sessionBus({ busAddress: tunnel.address }) : dbus.systemBus();
+  try {
+    await waitForHandshake(bus, tunnel);
+  } catch (err) {
+    bus.disconnect();
+    tunnel?.close();
+    throw err;
+  }
+  tunnel?.connected();
   // A connection lost later fails the pending call through its own error; keep the emitter from throwing.
   bus.on('error', () => undefined);
   // dbus-next's MessageBus says nothing when the connection ends; its connection and socket do.
   const closed = new Promise<void>((resolve) => onConnectionEnd(bus, resolve));
-  return { bus, interactive: opts.interactive, closed, disconnect: () => bus.disconnect() };
+  const disconnect = () => {
+    bus.disconnect();
+    tunnel?.close();
+  };
+  return { bus, interactive: opts.interactive, closed, disconnect };
 }
 
 export interface CallOptions {

@@ -30,4 +30,6 @@ export const EXIT_STATUS_HELP = `Exit status:
   7    the pull or the store failed
   8    the job was canceled by someone else (cancel, another client)
   9    the signature policy rejected the image (unsigned, or not signed as required)
+  10   -H: the host could not be reached over SSH (unknown host, host key not known
+       or changed, login refused, no systemd-stdio-bridge or system bus there)
   130  interrupted by Ctrl-C (SIGINT); a running job of this command was canceled`;

@@ -17,6 +17,7 @@ import { runWatch } from './commands/watch.js';
 import type { CommandContext, Output } from './context.js';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
 import { startPolkitAgent } from './polkit-agent.js';
+import { parseRemoteHost, type RemoteHost } from './remote-host.js';
 
 export interface CliIo {
   stdout: Output;
@@ -56,6 +57,11 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     .version(`${PROGRAM_NAME} ${VERSION}`, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show help for the command')
     .option('--no-ask-password', 'never ask for a password; fail when polkit would need one')
+    .option(
+      '-H, --host <host>',
+      'operate on [USER@]HOST[:PORT] over SSH, as systemctl -H does',
+      parseRemoteHost,
+    )
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -74,12 +80,14 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
       fn: (ctx: CommandContext, ...args: A) => Promise<number>,
     ) =>
     async (...args: A) => {
-      const globals = program.opts<{ askPassword: boolean }>();
+      const globals = program.opts<{ askPassword: boolean; host?: RemoteHost }>();
       const interactive = globals.askPassword !== false;
-      const stopAgent = opts.agent && interactive ? await startPolkitAgent() : () => undefined;
+      // A local agent answers only for local processes; over -H the remote host's polkit has none to ask.
+      const local = globals.host === undefined;
+      const stopAgent = opts.agent && interactive && local ? await startPolkitAgent() : () => undefined;
       let client: Awaited<ReturnType<typeof connectStorageClient>> | undefined;
       try {
-        client = await connectStorageClient({ interactive });
+        client = await connectStorageClient({ interactive, host: globals.host });
         setExit(
           await fn({ client, noAskPassword: !interactive, stdout: io.stdout, stderr: io.stderr }, ...args),
         );
@@ -248,7 +256,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.USAGE;
     }
     const failure = err instanceof CliError ? err : toCliError(err, 'unexpected failure');
-    io.stderr.write(formatErrorLine(failure.message));
+    // With -H every failure names the host first: a loop over a fleet tells which one failed.
+    const host = program.opts<{ host?: RemoteHost }>().host;
+    io.stderr.write(formatErrorLine(host ? `${host.spec}: ${failure.message}` : failure.message));
     return failure.exitCode;
   }
 }

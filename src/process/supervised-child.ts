@@ -44,7 +44,7 @@ export class SupervisedChild implements SupervisedProcess {
   constructor(argv: readonly string[], opts: SuperviseOptions) {
     this.#argv = argv;
     this.#opts = opts;
-    this.#ownGroup = !opts.terminal;
+    this.#ownGroup = !opts.terminal && !opts.sameGroup;
     this.#graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.result = new Promise((resolve) => {
       this.#resolve = resolve;

@@ -1,5 +1,6 @@
 // The supervised runner's public types (re-exported by supervise.ts, where callers import them from).
 
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** Why the runner ended a child itself: the AbortSignal fired, the time limit passed, or stdout overflowed. */
@@ -28,6 +29,16 @@ export interface SuperviseOptions {
    * (an agent that prompts for a password). Then only the child itself is signalled.
    */
   terminal?: boolean | undefined;
+  /**
+   * The child stays in our session and process group, as with `terminal`, but with its own stdio: a program that
+   * may prompt on /dev/tty (ssh asking for a password) and must not be stopped by SIGTTIN as a background group.
+   */
+  sameGroup?: boolean | undefined;
+  /**
+   * The child's stdin and stdout are this connected socket (execa hands its fd on as it is); stderr is piped.
+   * The caller destroys its own copy once `started` settles, so the peer sees the end when the child exits.
+   */
+  stdinout?: Socket | undefined;
 }
 
 export interface SupervisedResult {

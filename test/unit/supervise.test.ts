@@ -1,8 +1,11 @@
 // The supervised runner against real small shell and node children: group kill reaching grandchildren, the
-// time limit, stdout overflow, extra fds, stderr lines and SIGTERM→SIGKILL escalation; and execa, which it runs
-// them with, loaded on the first spawn only (what is asked of a child before execa is there is kept for it).
+// time limit, stdout overflow, extra fds, a socket as stdin/stdout, stderr lines and SIGTERM→SIGKILL
+// escalation; and execa, which it runs them with, loaded on the first spawn only (what is asked of a child
+// before execa is there is kept for it).
 
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { runSupervised, startSupervised } from '../../src/process/supervise.js';
@@ -267,3 +270,41 @@ function readFileSafe(path: string): string {
     return '';
   }
 }
+
+it('gives a connected socket as stdin and stdout; the peer sees the end once the child exits', async () => {
+  const path = join(tmp.path, 'sock');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const peer = createConnection(path);
+  const socket = await accepted;
+  server.close();
+  const child = startSupervised('/bin/sh', ['-c', 'read line; echo "got $line"; echo note >&2'], {
+    stdinout: socket,
+  });
+  await child.started;
+  socket.destroy(); // the child holds it now
+  let heard = '';
+  peer.on('data', (d: Buffer) => {
+    heard += d.toString();
+  });
+  const ended = new Promise<void>((resolve) => peer.on('end', resolve));
+  peer.write('hello\n');
+  const r = await child.result;
+  await ended;
+  expect(heard).toBe('got hello\n');
+  expect(r).toMatchObject({ exitCode: 0, stderrTail: 'note\n' });
+  peer.destroy();
+});
+
+it('sameGroup keeps the child in our process group, with its own stdio', async () => {
+  const r = await runSupervised('/bin/sh', ['-c', 'ps -o pgid= -p $$; echo $$'], {
+    sameGroup: true,
+    captureStdout: true,
+  });
+  const [pgid, pid] = r.stdout.trim().split(/\s+/);
+  expect(pgid).not.toBe(pid);
+  expect(pgid).toBe(
+    execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim(),
+  );
+});

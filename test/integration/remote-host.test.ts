@@ -1,0 +1,243 @@
+// `bootc-storagectl -H`: another host's daemon over SSH, as `systemctl -H` reaches one. A real sshd (Debian's
+// OpenSSH) on 127.0.0.1 with keys made here stands for the remote host: each key's forced command is what that
+// login finds there (systemd-stdio-bridge to the test's system bus with the daemon, to a bus without it, no
+// bridge at all). The CLI runs ssh itself; polkit must see the remote login's user as the caller.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
+import { CLI_BUNDLE, callStorage } from '../helpers/daemon.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+import { REPO, type SystemBus, startSystemBus } from '../helpers/system-bus.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { REMOTE_TEST_USER } from './global-setup.js';
+
+const SLOW_RATE = 600 * 1024;
+const FAST_RATE = 1024 * 1024 * 1024;
+const SLOW_IMAGE_BYTES = 2 * 1024 * 1024;
+
+let s: Stack;
+let sshd: Sshd;
+/** A bus with polkitd and no bootc-storaged: a host where the daemon is not installed. */
+let emptyBus: SystemBus;
+/** The CLI's TMPDIR, where its private socket directories go (checked empty after each run). */
+let cliTmp: string;
+let ref: string;
+let refId: string;
+let slow: string;
+let slowCancel: string;
+
+/** Runs the CLI with `-H target` and ssh logging in with `key`. */
+function startRemote(
+  key: string,
+  target: string,
+  args: string[],
+  opts: { knownHost?: boolean } = {},
+): CliProcess {
+  return spawnCli(CLI_BUNDLE, ['-H', target, ...args], {
+    // The local bus is not the one used: a CLI that ignored -H would fail to connect, not pass.
+    busAddress: 'unix:path=/nonexistent/bus',
+    env: { BOOTC_STORAGECTL_SSH: sshd.sshProgram(key, opts), TMPDIR: cliTmp },
+  });
+}
+
+function remote(
+  key: string,
+  target: string,
+  args: string[],
+  opts: { knownHost?: boolean } = {},
+): Promise<CliRun> {
+  return startRemote(key, target, args, opts).done;
+}
+
+/** A failure's stderr: exactly one line naming the host first. */
+function expectOneErrorLine(run: CliRun, target: string, pattern: RegExp): void {
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]?.startsWith(`bootc-storagectl: ${target}: `), lines[0]).toBe(true);
+  expect(lines[0]).toMatch(pattern);
+}
+
+/** The ssh processes the CLI started with the test's configs, still running. */
+function sshLeft(): string {
+  try {
+    return execFileSync('pgrep', ['-af', `ssh -F ${s.dir}`], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+beforeAll(async () => {
+  s = await startStack();
+  emptyBus = await startSystemBus(join(s.dir, 'empty-bus'));
+  cliTmp = join(s.dir, 'cli-tmp');
+  mkdirSync(cliTmp);
+  const bridge = (bus: SystemBus) => `systemd-stdio-bridge -p ${bus.address}`;
+  sshd = await startSshd(join(s.dir, 'sshd'), [
+    { name: 'daemon', command: bridge(s.bus) },
+    { name: 'empty', command: bridge(emptyBus) },
+    // What a login's shell says on a host without systemd's bridge.
+    { name: 'nobridge', command: 'PATH=/nonexistent; systemd-stdio-bridge' },
+    { name: 'stranger', command: undefined },
+  ]);
+  ref = `${s.registry.host}/remote/hello:v1`;
+  refId = await s.builder.buildAndPush(ref, { bytes: 200 * 1024 });
+  const names = ['remote/slow:v1', 'remote/slow-cancel:v1'];
+  await Promise.all(
+    names.map((n) => s.builder.buildAndPush(`${s.registry.host}/${n}`, { bytes: SLOW_IMAGE_BYTES })),
+  );
+  [slow, slowCancel] = names.map((n) => `${s.proxy.host}/${n}`) as [string, string];
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  await emptyBus?.stop();
+  await s?.stop();
+});
+
+describe('bootc-storagectl -H over a real sshd', () => {
+  it('lists the remote store exactly as a local client sees it', async () => {
+    await callStorage(s.client, 'Pull', 'ss', [ref, 'missing']);
+    const target = sshd.target('root');
+    const run = await remote('daemon', target, ['list', '--json']);
+    expect(run.code, `${run.stderr}\n${sshd.log()}`).toBe(0);
+    const local = spawnCli(CLI_BUNDLE, ['list', '--json'], { busAddress: s.bus.address });
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse((await local.done).stdout));
+    expect((JSON.parse(run.stdout) as { id: string }[]).map((i) => i.id)).toContain(refId);
+    expect(run.stderr).toBe('');
+    const exists = await remote('daemon', target, ['exists', ref]);
+    expect(exists.code, exists.stderr).toBe(0);
+  });
+
+  it('pulls with its progress, as root of the remote host', async () => {
+    s.proxy.setRate(SLOW_RATE);
+    try {
+      const run = await remote('daemon', sshd.target('root'), ['pull', slow]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`Fetched ${slow}\n`);
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines).toContain(lines.find((l) => /^pull: running \(job \d+\)$/.test(l)));
+      const amounts = lines.filter((l) => /^pull: \d+% \d+(\.\d)? (kB|MB)\/2\.\d MB/.test(l));
+      expect(amounts.length, run.stderr).toBeGreaterThanOrEqual(2);
+      expect(amounts.at(-1)).toMatch(/^pull: 100% (2\.\d MB)\/\1 layer 1\/1$/);
+    } finally {
+      s.proxy.setRate(FAST_RATE);
+    }
+    const [present] = (await callStorage(s.client, 'Exists', 's', [slow])) as [boolean];
+    expect(present).toBe(true);
+  });
+
+  it('Ctrl-C cancels the remote job and exits 130', async () => {
+    s.proxy.setRate(150 * 1024);
+    try {
+      const puller = startRemote('daemon', sshd.target('root'), ['pull', slowCancel]);
+      await waitFor(() => /pull: \d+% /.test(puller.stderr()), 'the pull to report progress', 30_000);
+      puller.proc.kill('SIGINT');
+      const run = await puller.done;
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stderr).toMatch(/pull of \S+ canceled \(job \d+\)/);
+      await waitFor(
+        async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
+        'the remote job to go',
+      );
+      const [present] = (await callStorage(s.client, 'Exists', 's', [slowCancel])) as [boolean];
+      expect(present).toBe(false);
+    } finally {
+      s.proxy.setRate(FAST_RATE);
+    }
+  });
+
+  it('an unprivileged remote user may read, and polkit refuses its pull', async () => {
+    const target = sshd.target(REMOTE_TEST_USER);
+    const list = await remote('daemon', target, ['list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((i) => i.id)).toContain(refId);
+    // Locally the test is root, whom polkit always allows: the refusal shows the remote user is the caller.
+    const denied = `${s.registry.host}/remote/denied:v1`;
+    const run = await remote('daemon', target, ['--no-ask-password', 'pull', denied]);
+    expect(run.code).toBe(3);
+    expectOneErrorLine(
+      run,
+      target,
+      /cannot pull \S+: (access denied: not authorized|authentication is required).*org\.bootc\.storage\.pull/,
+    );
+    const [present] = (await callStorage(s.client, 'Exists', 's', [denied])) as [boolean];
+    expect(present).toBe(false);
+  });
+
+  it('says why SSH failed, with exit status 10: host key, refused login, no server, no bridge', async () => {
+    const target = sshd.target('root');
+    const cases: [string, string, { knownHost?: boolean }, RegExp][] = [
+      [
+        'daemon',
+        target,
+        { knownHost: false },
+        /host's key is not known or has changed.*Host key verification failed/,
+      ],
+      ['stranger', target, {}, /the SSH login was refused \(ssh: .*Permission denied \(publickey\)/],
+      ['daemon', 'root@127.0.0.1:1', {}, /cannot connect to the SSH server \(ssh: .*Connection refused/],
+      ['daemon', 'root@no-such-host.invalid', {}, /unknown host name \(ssh: .*Could not resolve hostname/],
+      ['nobridge', target, {}, /the host has no systemd-stdio-bridge .*not found/],
+    ];
+    for (const [key, where, opts, pattern] of cases) {
+      const run = await remote(key, where, ['list'], opts);
+      expect(run.code, `${key} ${where}: ${run.stderr}`).toBe(10);
+      expectOneErrorLine(run, where, pattern);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('a host without the daemon is status 1, named as locally', async () => {
+    const target = sshd.target('root');
+    const run = await remote('empty', target, ['list']);
+    expect(run.code).toBe(1);
+    expectOneErrorLine(run, target, /cannot list images: bootc-storaged is not running.*ServiceUnknown/);
+  });
+
+  it('refuses a host that ssh would read as an option, without running ssh', async () => {
+    for (const spec of ['-oProxyCommand=touch /tmp/x', 'root@-p22', 'a b', 'root@host:0', 'root@[::1']) {
+      const run = await spawnCli(CLI_BUNDLE, ['-H', spec, 'list'], {
+        busAddress: 'unix:path=/nonexistent/bus',
+        env: { BOOTC_STORAGECTL_SSH: '/nonexistent/ssh', TMPDIR: cliTmp },
+      }).done;
+      expect(run.code, spec).toBe(2);
+      expect(run.stderr).toMatch(/is not \[USER@\]HOST\[:PORT\]/);
+    }
+  });
+
+  it("bash completion offers the remote host's images after -H", async () => {
+    const bin = join(s.dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'bootc-storagectl'), `#!/bin/sh\nexec ${process.execPath} ${CLI_BUNDLE} "$@"\n`, {
+      mode: 0o755,
+    });
+    const target = sshd.target('root');
+    const script = [
+      `source ${join(REPO, 'completions/bootc-storagectl.bash')}`,
+      `COMP_WORDS=(bootc-storagectl -H ${target} exists '')`,
+      'COMP_CWORD=4',
+      '_bootc_storagectl',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's expansion, not a template
+      'printf "%s\\n" "${COMPREPLY[@]}"',
+    ].join('\n');
+    const out = execFileSync('bash', ['-c', script], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+        BOOTC_STORAGECTL_SSH: sshd.sshProgram('daemon'),
+        TMPDIR: cliTmp,
+      },
+    });
+    expect(out.split('\n')).toContain(ref);
+  });
+
+  it('leaves no ssh running and no socket behind', async () => {
+    await waitFor(() => sshLeft() === '', 'every ssh to end', 10_000);
+    expect(readdirSync(cliTmp)).toEqual([]);
+  });
+});
