@@ -51,7 +51,10 @@ function waitForHandshake(bus: dbus.MessageBus, tunnel: SshTunnel | undefined): 
       if (tunnel) void tunnel.explain(failure).then(reject);
       else reject(failure);
     };
-    const timer = setTimeout(() => fail(new Error('timed out')), CONNECT_TIMEOUT_MS);
+    // Over SSH on a terminal someone may be typing a password: ssh's own timeouts apply then, and Ctrl-C.
+    const timer = tunnel?.mayPrompt
+      ? undefined
+      : setTimeout(() => fail(new Error('timed out')), CONNECT_TIMEOUT_MS);
     bus.once('connect', () => {
       clearTimeout(timer);
       bus.removeListener('error', fail);

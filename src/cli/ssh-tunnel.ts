@@ -26,6 +26,8 @@ const EXIT_WAIT_MS = 3_000;
 export interface SshTunnel {
   /** `unix:path=…` of the private socket; it accepts one connection, then disappears. */
   address: string;
+  /** ssh may ask on our terminal (a password, a new host key): no time limit fits someone typing. */
+  mayPrompt: boolean;
   /** Settles with why ssh ended (a CliError with exit status REMOTE) if it ends before `connected()`. */
   failed: Promise<CliError>;
   /** Why the connection failed, once the bus side saw it fail: ssh's account if it comes soon, else `fallback`. */
@@ -126,12 +128,13 @@ export async function openSshTunnel(target: RemoteHost, opts: { interactive: boo
     resolveFailed = resolve;
   });
 
+  // ssh may ask for a password or passphrase on our terminal: then it must stay in our foreground group.
+  const mayPrompt = opts.interactive && process.stdin.isTTY === true;
   void acceptOne(server).then(async (socket) => {
     removeDir();
     child = startSupervised(program, sshArguments(target, { batch: !opts.interactive }), {
       stdinout: socket,
-      // ssh may ask for a password or passphrase on our terminal: it must stay in our foreground group.
-      sameGroup: opts.interactive && process.stdin.isTTY === true,
+      sameGroup: mayPrompt,
       stderrTailChars: STDERR_TAIL_CHARS,
       onStderrLine: (line) => {
         if (passOn) process.stderr.write(`${line}\n`);
@@ -150,6 +153,7 @@ export async function openSshTunnel(target: RemoteHost, opts: { interactive: boo
 
   return {
     address: `unix:path=${path}`,
+    mayPrompt,
     failed,
     explain: (fallback) =>
       Promise.race([

@@ -3,9 +3,10 @@
 // login finds there (systemd-stdio-bridge to the test's system bus with the daemon, to a bus without it, no
 // bridge at all). The CLI runs ssh itself; polkit must see the remote login's user as the caller.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
 import { CLI_BUNDLE, callStorage } from '../helpers/daemon.js';
@@ -15,6 +16,7 @@ import { REPO, type SystemBus, startSystemBus } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { REMOTE_TEST_USER } from './global-setup.js';
 
+const execFileP = promisify(execFile);
 const SLOW_RATE = 600 * 1024;
 const FAST_RATE = 1024 * 1024 * 1024;
 const SLOW_IMAGE_BYTES = 2 * 1024 * 1024;
@@ -28,6 +30,7 @@ let cliTmp: string;
 let ref: string;
 let refId: string;
 let slow: string;
+let slowTty: string;
 let slowCancel: string;
 
 /** Runs the CLI with `-H target` and ssh logging in with `key`. */
@@ -85,11 +88,11 @@ beforeAll(async () => {
   ]);
   ref = `${s.registry.host}/remote/hello:v1`;
   refId = await s.builder.buildAndPush(ref, { bytes: 200 * 1024 });
-  const names = ['remote/slow:v1', 'remote/slow-cancel:v1'];
+  const names = ['remote/slow:v1', 'remote/slow-tty:v1', 'remote/slow-cancel:v1'];
   await Promise.all(
     names.map((n) => s.builder.buildAndPush(`${s.registry.host}/${n}`, { bytes: SLOW_IMAGE_BYTES })),
   );
-  [slow, slowCancel] = names.map((n) => `${s.proxy.host}/${n}`) as [string, string];
+  [slow, slowTty, slowCancel] = names.map((n) => `${s.proxy.host}/${n}`) as [string, string, string];
 });
 
 afterAll(async () => {
@@ -128,6 +131,32 @@ describe('bootc-storagectl -H over a real sshd', () => {
     }
     const [present] = (await callStorage(s.client, 'Exists', 's', [slow])) as [boolean];
     expect(present).toBe(true);
+  });
+
+  it('draws the live progress bar on a terminal, ssh sharing that terminal', async () => {
+    s.proxy.setRate(SLOW_RATE);
+    try {
+      // script(1) gives the CLI a pseudo-terminal: ssh then stays in its foreground group, free to prompt.
+      const { stdout } = await execFileP(
+        'script',
+        ['-qfec', `${process.execPath} ${CLI_BUNDLE} -H ${sshd.target('root')} pull ${slowTty}`, '/dev/null'],
+        {
+          env: {
+            ...process.env,
+            DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+            BOOTC_STORAGECTL_SSH: sshd.sshProgram('daemon'),
+            TMPDIR: cliTmp,
+          },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
+      const bars = stdout.split(/\r\n|\r|\n/).filter((f) => /\[[=> ]+\] \d+%/.test(f));
+      expect(bars.length, stdout).toBeGreaterThan(3);
+      expect(bars.at(-1)).toMatch(/\[=+\] 100% +2\.\d MB\/2\.\d MB +layer 1\/1/);
+      expect(stdout).toContain(`Fetched ${slowTty}`);
+    } finally {
+      s.proxy.setRate(FAST_RATE);
+    }
   });
 
   it('Ctrl-C cancels the remote job and exits 130', async () => {
