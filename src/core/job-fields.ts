@@ -16,3 +16,6 @@ export { propertyName };
 
 /** The job fields a streaming call (Varlink Pull with "more") sends in each progress reply, after `job`. */
 export const STREAMED_FIELDS: readonly JobField[] = JOB_FIELDS.filter((f) => f.streamed);
+
+/** The fields set only when a job ends (its result and error), in list order. */
+export const END_FIELD_NAMES: readonly string[] = JOB_FIELDS.filter((f) => f.end).map((f) => f.name);

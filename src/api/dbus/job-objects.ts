@@ -5,6 +5,7 @@
 
 import dbus from 'dbus-next';
 import { CHANGE_EVENT_NAMES, type ChangeKind } from '../../core/caller.js';
+import { END_FIELD_NAMES } from '../../core/job-fields.js';
 import { type Job, type JobResultName, PROGRESS_FIELDS, watchJob } from '../../core/job-view.js';
 import type { StorageService } from '../../core/storage-service.js';
 import { JOB_IFACE, JOB_PROPERTIES, STORAGE_IFACE, STORAGE_PATH } from './members.js';
@@ -13,8 +14,8 @@ import { jobPath, jobProps } from './wire.js';
 const { Message, Variant } = dbus;
 const PROPS_IFACE = 'org.freedesktop.DBus.Properties';
 export const OBJECT_MANAGER_IFACE = 'org.freedesktop.DBus.ObjectManager';
-/** What a job's end changes: its state, its figures, and how it ended. */
-const END_FIELDS = ['state', ...PROGRESS_FIELDS, 'result', 'errorName', 'errorMessage'];
+/** What a job's end changes: its state, its figures, and how it ended (the fields the one list marks `end`). */
+const END_FIELDS = ['state', ...PROGRESS_FIELDS, ...END_FIELD_NAMES];
 
 export class JobObjects {
   /** Per job, the function that stops watching it (core/job-view.ts). */

@@ -4,10 +4,9 @@
 // is shorter. A bus that is not a connected dbus-next 0.10 connection (a test's fake) gets bus.send.
 
 import dbus from 'dbus-next';
-import { connectionStream, isConnected, type ReplyStream } from './dbus-next-internals.js';
+import { connectionStream, isConnected, LITTLE_ENDIAN, type ReplyStream } from './dbus-next-internals.js';
 import { signatureTree, WireWriter, writeValue } from './marshal.js';
 
-const LITTLE_ENDIAN = 0x6c; // 'l'
 const METHOD_RETURN = 2;
 const PROTOCOL_VERSION = 1;
 const FIELD_REPLY_SERIAL = 5;
