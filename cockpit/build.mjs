@@ -1,5 +1,6 @@
 // Builds the Cockpit page package: manifest.json, index.html, and index.js + index.css (+ fonts/) bundled by
-// esbuild from cockpit/src (TypeScript, PatternFly 6's CSS and fonts, PatternFly icons as text). The output directory is what goes to
+// esbuild from cockpit/src (TypeScript and React, PatternFly 6's React components, and PatternFly's base CSS,
+// fonts and the CSS of the components the page uses). The output directory is what goes to
 // /usr/share/cockpit/bootc-storage/ (scripts/install.sh); cockpit.js itself comes from the system's Cockpit
 // (../base1/cockpit.js), never bundled.
 //
@@ -14,8 +15,8 @@ const outdir = resolve(process.argv[2] ?? join(here, '../dist/cockpit/bootc-stor
 
 /**
  * PatternFly's base brings its fonts (Red Hat Text, Display and Mono, which the page ships as PatternFly has
- * them, 230 kB), icon fonts (Font Awesome, pficon: dropped, the page draws its few icons as inline SVG) and
- * the glass/felt themes' background images (dropped: unused).
+ * them, 230 kB), icon fonts (Font Awesome, pficon: dropped, the page's icons are PatternFly's React icons, inline
+ * SVG) and the glass/felt themes' background images (dropped: unused).
  */
 const patternflyBase = {
   name: 'patternfly-base-trimmed',
@@ -32,10 +33,26 @@ const patternflyBase = {
   },
 };
 
+/**
+ * PatternFly's React components import their CSS themselves (@patternfly/react-styles/css/…/x.mjs imports
+ * x.css), and esbuild keeps the CSS of every module the components can reach, rendered or not (1.8 MB: every
+ * component PatternFly has). The page imports the CSS of the components it renders itself (src/page.css, the
+ * same files from @patternfly/patternfly); this drops the automatic imports.
+ */
+const reactStylesWithoutCss = {
+  name: 'react-styles-without-css',
+  setup(b) {
+    b.onLoad({ filter: /@patternfly[\\/]react-styles[\\/]css[\\/].*\.mjs$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/^import '\.\/[^']+\.css';$/gm, ''),
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 await build({
-  entryPoints: { index: join(here, 'src/index.ts') },
+  entryPoints: { index: join(here, 'src/index.tsx') },
   outdir,
   bundle: true,
   format: 'iife',
@@ -43,9 +60,12 @@ await build({
   target: ['es2022', 'chrome110', 'firefox115', 'safari16'],
   minify: true,
   legalComments: 'none',
-  loader: { '.svg': 'text', '.woff2': 'file' },
+  jsx: 'automatic',
+  // React's and PatternFly's production code: no development checks or warnings.
+  define: { 'process.env.NODE_ENV': '"production"' },
+  loader: { '.woff2': 'file' },
   assetNames: 'fonts/[name]',
-  plugins: [patternflyBase],
+  plugins: [patternflyBase, reactStylesWithoutCss],
   logLevel: 'warning',
 });
 for (const file of ['manifest.json', 'index.html']) copyFileSync(join(here, file), join(outdir, file));

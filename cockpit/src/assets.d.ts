@@ -1,6 +1,2 @@
-// esbuild loads these as text (cockpit/build.mjs).
-declare module '*.svg' {
-  const text: string;
-  export default text;
-}
+// Stylesheets are imported for their side effect; esbuild bundles them into index.css (cockpit/build.mjs).
 declare module '*.css';

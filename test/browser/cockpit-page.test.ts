@@ -133,6 +133,23 @@ async function newJobAfter(act: () => Promise<void>): Promise<number> {
   }, 'a new job row');
 }
 
+/**
+ * PatternFly's component, layout and utility classes (`pf-v6-c-card`, `pf-v6-l-stack`, `pf-v6-u-screen-reader`;
+ * not their elements or modifiers) on the page that no stylesheet names: a component whose CSS the build left
+ * out (cockpit/build.mjs keeps only the CSS that cockpit/src/page.css imports).
+ */
+async function expectStyled(p: Page): Promise<void> {
+  const unstyled = await p.evaluate(`(() => {
+    const used = new Set();
+    for (const el of document.querySelectorAll('[class]')) {
+      for (const c of el.classList) if (/^pf-v6-[clu]-[a-z-]+$/.test(c)) used.add(c);
+    }
+    const css = [...document.styleSheets].flatMap((s) => [...s.cssRules].map((r) => r.cssText)).join('\\n');
+    return [...used].filter((c) => !new RegExp('\\\\.' + c + '(?![\\\\w-])').test(css));
+  })()`);
+  expect(unstyled).toEqual([]);
+}
+
 type Variant = { signature: string; value: unknown };
 async function jobState(jobId: number): Promise<string> {
   const [v] = (await callStorage(s.client, 'Get', 'ss', ['org.bootc.Storage.Job', 'State'], {
@@ -175,6 +192,7 @@ describe('the bootc image store page', () => {
       iface: 'org.freedesktop.DBus.Properties',
     })) as [Variant];
     expect((await texts(page, '#store-info'))[0]).toContain(String(storePath.value));
+    await expectStyled(page);
     await screenshot(page, '01-overview');
     await screenshot(page, '01-overview-full', { fullPage: true });
     // A narrow window: the tables turn into labelled grids and nothing is wider than the window.
@@ -189,6 +207,12 @@ describe('the bootc image store page', () => {
     expect(Math.max(...rights)).toBeLessThanOrEqual(400);
     await screenshot(page, '02-narrow', { fullPage: true });
     await page.setViewport({ width: 1280, height: 800 });
+    // The dark theme, as the shell's "auto" style follows the system's preference.
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await waitForSelector(page, 'html.pf-v6-theme-dark');
+    await screenshot(page, '02-dark', { fullPage: true });
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+    await waitFor(async () => !(await page.$('html.pf-v6-theme-dark')), 'the light theme again');
   });
 
   it('refuses an invalid reference with the name the daemon gives it', async () => {
@@ -198,10 +222,14 @@ describe('the bootc image store page', () => {
     await waitForSelector(page, alertSel);
     const [title] = await texts(page, `${alertSel} .pf-v6-c-alert__title`);
     expect(title).toMatch(/^Danger alert:Invalid reference: .*not a ref/);
+    await expectStyled(page);
     await screenshot(page, '03-invalid-reference');
     await page.click(`${alertSel} .pf-v6-c-alert__action button`);
     await waitFor(async () => (await page.$$(alertSel)).length === 0, 'the alert to close');
-    await page.evaluate("document.getElementById('pull-image').value = ''");
+    // Emptied as a user does (the field is React's: a value set from outside would not reach its state).
+    await page.click('#pull-image', { clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    expect(await page.evaluate("document.getElementById('pull-image').value")).toBe('');
   });
 
   it('follows a throttled pull live and cancels it from the job list', async () => {
@@ -222,6 +250,7 @@ describe('the bootc image store page', () => {
       );
       expect(await attributes(page, '#jobs tr[data-job]', 'data-job')).toEqual([String(jobId)]);
       expect((await texts(page, `${jobRow(jobId)} .bsp-job-title`))[0]).toBe(`Pull ${ref.big}`);
+      await expectStyled(page);
       await page.evaluate('window.scrollTo(0, 0)');
       const picture = await screenshot(page, '04-pull-running');
       copyFileSync(picture, DOCS_PICTURE);
@@ -232,7 +261,8 @@ describe('the bootc image store page', () => {
         30_000,
       );
       expect(await jobState(jobId)).toBe('canceled');
-      expect((await attributes(page, `${jobRow(jobId)} [data-action="cancel"]`, 'hidden'))[0]).toBe('');
+      // A job that cannot be canceled any more has no Cancel button.
+      expect(await page.$$(`${jobRow(jobId)} [data-action="cancel"]`)).toHaveLength(0);
       await screenshot(page, '05-pull-canceled');
     } finally {
       s.proxy.setRate(FAST);
@@ -303,6 +333,7 @@ describe('the bootc image store page', () => {
     await screenshot(page, '08-gc-preview');
     await page.click('#gc-run');
     await waitForSelector(page, '#gc-dialog-confirm', { visible: true });
+    await expectStyled(page);
     await screenshot(page, '09-gc-confirm');
     await page.click('#gc-dialog-confirm');
     await waitFor(
