@@ -148,6 +148,11 @@ describe("ARCHITECTURE.md's layers hold in src/", () => {
     expect(cycles(graph)).toEqual([]);
   });
 
+  it('has no source file over 400 lines (the brief; cockpit-sources.test.ts holds the page to it)', () => {
+    const long = [...graph.keys()].filter((f) => readFileSync(join(SRC, f), 'utf8').split('\n').length > 400);
+    expect(long).toEqual([]);
+  });
+
   it('knows cycles and layer breaks when it sees them (the checker itself)', () => {
     const fake = new Map<string, Edge[]>([
       ['a.ts', [{ from: 'a.ts', to: 'b.ts' }]],
