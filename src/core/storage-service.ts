@@ -2,8 +2,7 @@
 // jobs on the one serialized queue, and reports job progress. Transports only parse, authorize, call this
 // and map results; no storage logic lives anywhere else.
 
-import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ActionId } from '../authz/actions.js';
@@ -18,6 +17,7 @@ import type { Caller, Outcome } from './caller.js';
 import { ImageView } from './image-view.js';
 import { decideFromView, fetchedResult, type PullPolicy, type PullResult } from './pull-decision.js';
 import { PullRun } from './pull-run.js';
+import { PullStaging } from './pull-staging.js';
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STALL_TIMEOUT_MS,
@@ -38,7 +38,7 @@ export class StorageService {
   /** The store, or why it cannot be opened now (every call then answers with that reason). */
   readonly handle: StoreHandle;
   private readonly log: Logger;
-  private readonly tmpBase: string;
+  private readonly staging: PullStaging;
   private readonly stallTimeoutMs: number;
   private readonly progressTotals: boolean;
   private readonly lockTimeoutMs: number;
@@ -48,7 +48,6 @@ export class StorageService {
   private readonly sizes = new SizePrefetch();
   /** We own the bus name: staging leftovers of an earlier run are ours to wipe once the store is open. */
   private ownsState = false;
-  private stagingClean = false;
 
   constructor(store: Store | StoreHandle, opts: StorageServiceOptions = {}) {
     this.log = opts.logger ?? pino({ level: 'silent' });
@@ -71,7 +70,7 @@ export class StorageService {
       changeToken: () => handle.current?.changeToken() ?? 'unavailable',
     });
     // Pull staging lives beside the store, on the same filesystem, and is wiped at start (a crash leftover).
-    this.tmpBase = join(this.handle.storePath, '..', 'storaged-tmp');
+    this.staging = new PullStaging(join(this.handle.storePath, '..', 'storaged-tmp'));
     this.queue.on('job-new', (job) => {
       this.log.info({ job: job.id, kind: job.kind, target: job.target }, 'job queued');
       // A transport that failed to publish a change: logged; the job itself goes on (job.ts).
@@ -92,20 +91,14 @@ export class StorageService {
   /** The open store, (re)trying to create or open it first: what every write job starts with. */
   async openStore(): Promise<Store> {
     const store = await this.handle.get();
-    if (this.ownsState && !this.stagingClean) await this.wipeStaging();
+    if (this.ownsState && !this.staging.clean) await this.staging.wipe();
     return store;
   }
 
   /** Removes staging leftovers of a previous run once the store is open; call once the bus name is ours. */
   async cleanStaleState(): Promise<void> {
     this.ownsState = true;
-    if (this.handle.current) await this.wipeStaging();
-  }
-
-  private async wipeStaging(): Promise<void> {
-    await rm(this.tmpBase, { recursive: true, force: true });
-    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
-    this.stagingClean = true;
+    if (this.handle.current) await this.staging.wipe();
   }
 
   /** Whether the reference names an image in the store (answered from the view). */
@@ -148,8 +141,7 @@ export class StorageService {
     const { before } = decision.fetch;
     const sizeAnswer = this.progressTotals ? this.sizes.take(ref.canonical) : undefined;
     if (this.progressTotals) this.sizes.startForNext(store, this.queue.peekNext(), this.view);
-    mkdirSync(this.tmpBase, { recursive: true, mode: 0o700 });
-    const tmpDir = await mkdtemp(join(this.tmpBase, 'pull-'));
+    const tmpDir = await this.staging.makeDir();
     try {
       const { id } = await new PullRun({
         store,

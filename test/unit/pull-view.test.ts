@@ -2,7 +2,7 @@
 // the store has answer from the view (no podman, no skopeo, no staging directory, no re-list afterwards); a
 // `newer` pull learns the current ID from the view; and a Remove queued before a Pull still comes first.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { StorageService } from '../../src/core/storage-service.js';
@@ -152,4 +152,28 @@ it('a Remove queued before a `missing` Pull of the same image comes first: the p
   expect(await pulled.result).toEqual({ fetched: true, id: PULLED });
   expect(calls()).toContain('image rm');
   expect(calls().indexOf('image pull')).toBeGreaterThan(calls().indexOf('image rm'));
+});
+
+it('a pull that arrives while the start-up wipe of the staging runs gets a staging directory that stays', async () => {
+  // A leftover of a previous run, large enough that removing it takes a while.
+  const stale = join(f.dir, 'sysroot', 'ostree/bootc/storaged-tmp/pull-old');
+  mkdirSync(stale, { recursive: true });
+  for (let i = 0; i < 3000; i++) writeFileSync(join(stale, String(i)), '');
+  const svc = service({ progressTotals: false });
+  // As daemon.ts starts: the bus name is ours, then the store is opened (which wipes the staging) while the call
+  // that activated the daemon, a pull, opens it too.
+  await svc.cleanStaleState();
+  const other = `sha256:${'f'.repeat(64)}`;
+  const [, result] = await Promise.all([
+    svc.openStore(),
+    svc.pull(parseReference(`quay.io/a/b@${other}`), 'missing', 0).result,
+  ]);
+  expect(result).toEqual({ fetched: true, id: PULLED });
+  const pulls = readFileSync(f.log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { args: string[]; tmpdir: { path: string; exists: boolean } | null })
+    .filter((c) => c.args.includes('pull'));
+  expect(pulls.map((c) => c.tmpdir?.exists)).toEqual([true]);
+  expect(existsSync(stale)).toBe(false);
 });
