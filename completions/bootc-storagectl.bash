@@ -52,6 +52,10 @@ _bootc_storagectl() {
         if [[ ${words[i]} == -H || ${words[i]} == --host ]]; then
             ((i + 1 < cword)) && host=(-H "${words[i + 1]}")
             ((i++))
+        elif [[ ${words[i]} == --host=* ]]; then
+            host=(-H "${words[i]#--host=}")
+        elif [[ ${words[i]} == -H?* ]]; then
+            host=(-H "${words[i]#-H}")
         elif [[ ${words[i]} != -* ]]; then
             command=${words[i]}
             break

@@ -39,32 +39,44 @@ export interface ConnectOptions {
   host?: RemoteHost | undefined;
 }
 
-/** Waits for dbus-next's handshake (and Hello); a failure says why, in ssh's words when ssh was the cause. */
+/**
+ * Waits for dbus-next's handshake (and Hello); a failure says why, in ssh's words when ssh was the cause. Settles
+ * once, whatever else the bus reports meanwhile. Over SSH, Ctrl-C while connecting ends the attempt (status 130).
+ */
 function waitForHandshake(bus: dbus.MessageBus, tunnel: SshTunnel | undefined): Promise<void> {
   const where = tunnel ? 'the system bus over SSH' : 'the system bus';
   return new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => {
+    let done = false;
+    let failing = false;
+    const finish = (failure?: CliError) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      bus.removeListener('error', fail);
+      process.removeListener('SIGINT', interrupted);
+      if (failure) reject(failure);
+      else resolve();
+    };
+    const fail = (err: unknown) => {
+      if (done || failing) return;
+      failing = true;
       const detail = err instanceof Error ? err.message : String((err as { text?: string })?.text ?? err);
       const failure = new CliError(`cannot connect to ${where}: ${toOneLine(detail)}`, EXIT.FAILURE);
-      if (tunnel) void tunnel.explain(failure).then(reject);
-      else reject(failure);
+      if (tunnel) void tunnel.explain(failure).then(finish);
+      else finish(failure);
     };
+    const interrupted = () => finish(new CliError('interrupted while connecting', EXIT.INTERRUPTED));
     // Over SSH on a terminal someone may be typing a password: ssh's own timeouts apply then, and Ctrl-C.
     const timer = tunnel?.mayPrompt
       ? undefined
-      : setTimeout(() => fail(new Error('timed out')), CONNECT_TIMEOUT_MS);
-    bus.once('connect', () => {
-      clearTimeout(timer);
-      bus.removeListener('error', fail);
-      resolve();
-    });
-    bus.once('error', fail);
-    void tunnel?.failed.then((failure) => {
-      clearTimeout(timer);
-      reject(failure);
-    });
+      : setTimeout(
+          () => (tunnel ? finish(tunnel.timedOut(CONNECT_TIMEOUT_MS)) : fail(new Error('timed out'))),
+          CONNECT_TIMEOUT_MS,
+        );
+    if (tunnel) process.once('SIGINT', interrupted);
+    bus.once('connect', () => finish());
+    // Stays: a second error (the stream ending as ssh dies) must find a listener, not throw.
+    bus.on('error', fail);
+    void tunnel?.failed.then(finish);
   });
 }
 
@@ -74,12 +86,13 @@ function waitForHandshake(bus: dbus.MessageBus, tunnel: SshTunnel | undefined): 
  */
 export async function connectStorageClient(opts: ConnectOptions): Promise<StorageClient> {
   const tunnel = opts.host ? await openSshTunnel(opts.host, opts) : undefined;
-  // dbus-next's systemBus() reads only DBUS_SYSTEM_BUS_ADDRESS; sessionBus() takes an address, here the tunnel's.
-  const bus = tunnel ? dbus.sessionBus({ busAddress: tunnel.address }) : dbus.systemBus();
+  let bus: dbus.MessageBus | undefined;
   try {
+    // dbus-next's systemBus() reads only DBUS_SYSTEM_BUS_ADDRESS; sessionBus() takes an address: the tunnel's.
+    bus = tunnel ? dbus.sessionBus({ busAddress: tunnel.address }) : dbus.systemBus();
     await waitForHandshake(bus, tunnel);
   } catch (err) {
-    bus.disconnect();
+    bus?.disconnect();
     tunnel?.close();
     throw err;
   }
@@ -88,8 +101,9 @@ export async function connectStorageClient(opts: ConnectOptions): Promise<Storag
   bus.on('error', () => undefined);
   // dbus-next's MessageBus says nothing when the connection ends; its connection and socket do.
   const closed = new Promise<void>((resolve) => onConnectionEnd(bus, resolve));
+  const connection = bus;
   const disconnect = () => {
-    bus.disconnect();
+    connection.disconnect();
     tunnel?.close();
   };
   return { bus, interactive: opts.interactive, closed, disconnect };

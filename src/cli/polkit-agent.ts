@@ -2,31 +2,16 @@
 // ask for it on the terminal. Only when interaction is allowed, stdin and stderr are terminals, the caller
 // is not root (polkit always authorizes root) and pkttyagent is installed.
 
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { startSupervised } from '../process/supervise.js';
+import { findProgram } from './find-program.js';
 
 const AGENT_READY_TIMEOUT_MS = 5_000;
-
-function findInPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** Starts the agent when it can help; resolves once it is registered. Returns a stop function. */
 export async function startPolkitAgent(): Promise<() => void> {
   const none = () => undefined;
   if (!process.stdin.isTTY || !process.stderr.isTTY || process.getuid?.() === 0) return none;
-  const agent = findInPath('pkttyagent');
+  const agent = findProgram('pkttyagent');
   if (!agent) return none;
   // It prompts on our terminal, so it stays in our session and process group (`terminal`).
   const child = startSupervised(agent, ['--notify-fd', '3', '--fallback', '--process', String(process.pid)], {

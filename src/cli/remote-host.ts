@@ -23,6 +23,8 @@ const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
 /** A DNS name or an ssh_config alias: the same set, not starting with `-` or `.`. */
 const HOSTNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
 const PORT = /^[0-9]{1,5}$/;
+/** Longer than any user@host:port there is: an error message quotes the spec, so it stays short. */
+const MAX_SPEC = 300;
 
 function fail(spec: string, why: string): never {
   throw new InvalidArgumentError(`"${spec}" is not [USER@]HOST[:PORT]: ${why}`);
@@ -30,6 +32,9 @@ function fail(spec: string, why: string): never {
 
 /** Parses `-H`'s value (commander calls it); a bad one is a usage error naming what is wrong. */
 export function parseRemoteHost(spec: string): RemoteHost {
+  if (spec.length > MAX_SPEC) {
+    throw new InvalidArgumentError(`the -H value is not [USER@]HOST[:PORT]: over ${MAX_SPEC} characters`);
+  }
   const at = spec.indexOf('@');
   const user = at === -1 ? undefined : spec.slice(0, at);
   let rest = at === -1 ? spec : spec.slice(at + 1);

@@ -9,18 +9,33 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SupervisedProcess, type SupervisedResult, startSupervised } from '../process/supervise.js';
+import { type SupervisedProcess, startSupervised } from '../process/supervise.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
-import { REMOTE_BRIDGE, type RemoteHost, sshArguments } from './remote-host.js';
+import { findProgram } from './find-program.js';
+import { type RemoteHost, sshArguments } from './remote-host.js';
+import { describeSshFailure, lastStderrLine } from './ssh-failure.js';
 
 /** The ssh program: `$BOOTC_STORAGECTL_SSH` when set (as systemd's tools read `$SYSTEMD_SSH`), else ssh. */
 export const SSH_PROGRAM_ENV = 'BOOTC_STORAGECTL_SSH';
 
 /** How much of ssh's stderr is kept to say why it failed. */
 const STDERR_TAIL_CHARS = 4096;
+/** How many of ssh's lines before the connection are kept (for a time-out's message). */
+const KEPT_LINES = 20;
 /** How long ssh has to exit after the D-Bus side saw the stream end, before we say why without it. */
 const EXIT_WAIT_MS = 3_000;
+/**
+ * A directory the socket may go in: absolute, short (a socket path has 108 bytes), and without the characters
+ * a D-Bus address gives meaning to (`;`, `,`, `=`, which dbus-next would split the address at).
+ */
+const SAFE_DIR = /^\/[A-Za-z0-9/._-]{0,60}$/;
+/**
+ * ssh runs with SIGINT and SIGQUIT ignored (it keeps them so): on a terminal it shares our process group to
+ * prompt, and Ctrl-C must reach only us, so that we can cancel the remote job before we close the connection.
+ * A fixed script: the program and its arguments stay in argv and are never read by the shell.
+ */
+const WITHOUT_INTERRUPTS = ['-c', 'trap "" INT QUIT; exec "$0" "$@"'];
 
 /** An open path to the remote bus: its address for dbus-next, and what ended it when it ends. */
 export interface SshTunnel {
@@ -32,63 +47,18 @@ export interface SshTunnel {
   failed: Promise<CliError>;
   /** Why the connection failed, once the bus side saw it fail: ssh's account if it comes soon, else `fallback`. */
   explain(fallback: CliError): Promise<CliError>;
-  /** The bus is up: ssh's stderr is passed on to ours from now on (what was held back, then each line). */
+  /** The failure for a handshake that never came: status REMOTE, with ssh's last word so far. */
+  timedOut(ms: number): CliError;
+  /** The bus is up: from now on ssh's stderr is only kept (its tail), no longer shown. */
   connected(): void;
   /** Stops ssh (SIGTERM, SIGKILL after a grace) and removes the socket if nobody connected. */
   close(): void;
 }
 
-const NO_BRIDGE = `the host has no ${REMOTE_BRIDGE} (systemd's bridge to its system bus)`;
-const NO_BUS = `${REMOTE_BRIDGE} on the host cannot reach its system bus`;
-/** ssh's own failures end with this status; any other is the remote command's (the bridge's, or its shell's). */
-const SSH_FAILED = 255;
-
-/** Which of ssh's (or the bridge's) own words say what went wrong; the first match names the failure. */
-const FAILURES: readonly [RegExp, string][] = [
-  [
-    /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed|No \S+ host key is known/i,
-    "the host's key is not known or has changed: check it and record it in known_hosts (ssh to the host once)",
-  ],
-  [/Permission denied|Too many authentication failures/i, 'the SSH login was refused'],
-  [
-    /Could not resolve hostname|Name or service not known|Temporary failure in name resolution/i,
-    'unknown host name',
-  ],
-  [
-    /Connection refused|Connection timed out|No route to host|Network is unreachable|Connection closed by|Connection reset|kex_exchange_identification/i,
-    'cannot connect to the SSH server',
-  ],
-  [new RegExp(`${REMOTE_BRIDGE}.*(not found|No such file)`, 'i'), NO_BRIDGE],
-  [/Failed to (connect to|open|start) .*bus/i, NO_BUS],
-];
-
-/** The last line of ssh's stderr that says something (ssh ends with the line that matters). */
-function lastLine(stderr: string): string {
-  return (
-    stderr
-      .split(/\r?\n/)
-      .map((l) => toOneLine(l))
-      .filter((l) => l !== '')
-      .at(-1) ?? ''
-  );
-}
-
-/** Why ssh ended, in words and exit status REMOTE; the host itself is named by the caller's prefix. */
-export function describeSshFailure(result: SupervisedResult, program: string): CliError {
-  if (result.spawnError) {
-    return new CliError(`cannot run ${program}: ${toOneLine(result.spawnError.message)}`, EXIT.REMOTE);
-  }
-  const stderr = result.stderrTail;
-  const said = lastLine(stderr).replace(/^ssh: /, '');
-  const ended = result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`;
-  const match = FAILURES.find(([re]) => re.test(stderr));
-  const what =
-    match?.[1] ??
-    (result.exitCode === 127 ? NO_BRIDGE : undefined) ??
-    // The bridge logs to the host's journal, not to us: its status is all that comes back.
-    (result.exitCode !== null && result.exitCode !== SSH_FAILED ? NO_BUS : undefined) ??
-    'ssh ended before the bus connection was made';
-  return new CliError(`${what} (ssh: ${said === '' ? ended : said})`, EXIT.REMOTE);
+/** Where the private directory goes: $XDG_RUNTIME_DIR (the user's own), else $TMPDIR, else /tmp. */
+function socketParent(): string {
+  for (const dir of [process.env.XDG_RUNTIME_DIR, tmpdir()]) if (dir && SAFE_DIR.test(dir)) return dir;
+  return '/tmp';
 }
 
 /** Accepts the first connection of `server` and stops listening. */
@@ -107,52 +77,61 @@ function acceptOne(server: Server): Promise<Socket> {
  */
 export async function openSshTunnel(target: RemoteHost, opts: { interactive: boolean }): Promise<SshTunnel> {
   const program = process.env[SSH_PROGRAM_ENV] || 'ssh';
-  const dir = mkdtempSync(join(tmpdir(), 'bootc-storagectl-'));
-  const path = join(dir, 'bus');
+  const path = findProgram(program);
+  if (path === undefined) throw new CliError(`cannot run ${program}: not found`, EXIT.REMOTE);
+  // ssh may ask for a password or passphrase on our terminal: then it must stay in our foreground group.
+  const mayPrompt = opts.interactive && process.stdin.isTTY === true;
+  const dir = mkdtempSync(join(socketParent(), 'bootc-storagectl-'));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  const server = createServer();
+  // Paused: nothing of what dbus-next sends may be read here before ssh owns the socket.
+  const server = createServer({ pauseOnConnect: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => resolve());
+    server.listen(join(dir, 'bus'), () => resolve());
   }).catch((err: unknown) => {
     removeDir();
     throw err;
   });
 
-  const held: string[] = [];
-  let passOn = false;
+  const said: string[] = [];
+  let connected = false;
   let child: SupervisedProcess | undefined;
-  let settled = false;
+  // A process.exit anywhere (a broken pipe, an unexpected failure) must not leave ssh behind.
+  const stopOnExit = () => child?.kill('SIGTERM');
+  process.once('exit', stopOnExit);
   let resolveFailed!: (err: CliError) => void;
   const failed = new Promise<CliError>((resolve) => {
     resolveFailed = resolve;
   });
 
-  // ssh may ask for a password or passphrase on our terminal: then it must stay in our foreground group.
-  const mayPrompt = opts.interactive && process.stdin.isTTY === true;
   void acceptOne(server).then(async (socket) => {
     removeDir();
-    child = startSupervised(program, sshArguments(target, { batch: !opts.interactive }), {
-      stdinout: socket,
-      sameGroup: mayPrompt,
-      stderrTailChars: STDERR_TAIL_CHARS,
-      onStderrLine: (line) => {
-        if (passOn) process.stderr.write(`${line}\n`);
-        else held.push(line);
+    child = startSupervised(
+      '/bin/sh',
+      [...WITHOUT_INTERRUPTS, path, ...sshArguments(target, { batch: !mayPrompt })],
+      {
+        stdinout: socket,
+        sameGroup: mayPrompt,
+        stderrTailChars: STDERR_TAIL_CHARS,
+        onStderrLine: (raw) => {
+          if (connected) return; // its tail is kept; what ssh says about a lost connection, the CLI says in one line
+          const line = toOneLine(raw); // never a remote host's escape sequences on our terminal
+          said.push(line);
+          if (said.length > KEPT_LINES) said.shift();
+          // Someone at a terminal sees what ssh says while it logs in (a banner, a 2FA menu, a new host key).
+          if (mayPrompt) process.stderr.write(`${line}\n`);
+        },
       },
-    });
+    );
     await child.started;
     // ssh holds the socket now: our copy goes, so dbus-next sees the stream end when ssh exits.
     socket.destroy();
     const result = await child.result;
-    if (!passOn && !settled) {
-      settled = true;
-      resolveFailed(describeSshFailure(result, program));
-    }
+    if (!connected) resolveFailed(describeSshFailure(result, program));
   });
 
   return {
-    address: `unix:path=${path}`,
+    address: `unix:path=${join(dir, 'bus')}`,
     mayPrompt,
     failed,
     explain: (fallback) =>
@@ -160,15 +139,21 @@ export async function openSshTunnel(target: RemoteHost, opts: { interactive: boo
         failed,
         new Promise<CliError>((r) => setTimeout(() => r(fallback), EXIT_WAIT_MS).unref()),
       ]),
+    timedOut(ms) {
+      const last = lastStderrLine(said.join('\n'));
+      return new CliError(
+        `no answer over SSH within ${ms / 1000} s (ssh: ${last === '' ? 'still running' : last})`,
+        EXIT.REMOTE,
+      );
+    },
     connected() {
-      settled = true;
-      passOn = true;
-      for (const line of held.splice(0)) process.stderr.write(`${line}\n`);
+      connected = true;
     },
     close() {
       server.close();
       removeDir();
       child?.stop('canceled');
+      process.removeListener('exit', stopOnExit);
     },
   };
 }

@@ -23,6 +23,8 @@ export interface Sshd {
   target(user: string): string;
   /** The ssh program for BOOTC_STORAGECTL_SSH that logs in with `key` (and trusts the host key unless told). */
   sshProgram(key: string, opts?: { knownHost?: boolean }): string;
+  /** The arguments the CLI gave ssh, one line per run (each argument quoted). */
+  sshArgvLog(): string;
   /** The server's log, for a failed assertion's message. */
   log(): string;
   stop(): Promise<void>;
@@ -80,6 +82,8 @@ export async function startSshd(dir: string, keys: readonly ClientKey[]): Promis
   const hostKey = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim();
   writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
   writeFileSync(join(dir, 'no_known_hosts'), '');
+  const argvLog = join(dir, 'ssh-argv.log');
+  writeFileSync(argvLog, '');
   return {
     port,
     target: (user) => `${user}@127.0.0.1:${port}`,
@@ -100,9 +104,15 @@ export async function startSshd(dir: string, keys: readonly ClientKey[]): Promis
         ].join('\n'),
       );
       const wrapper = join(dir, `ssh-${name}`);
-      writeFileSync(wrapper, `#!/bin/sh\nexec ssh -F ${cfg} "$@"\n`, { mode: 0o755 });
+      // It records what the CLI asked for: the forced commands replace the remote command, so only this shows it.
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >>${argvLog}\necho >>${argvLog}\nexec ssh -F ${cfg} "$@"\n`,
+        { mode: 0o755 },
+      );
       return wrapper;
     },
+    sshArgvLog: () => readFileSync(argvLog, 'utf8'),
     log: () => readFileSync(logFile, 'utf8'),
     stop: () =>
       new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
 // login finds there (systemd-stdio-bridge to the test's system bus with the daemon, to a bus without it, no
 // bridge at all). The CLI runs ssh itself; polkit must see the remote login's user as the caller.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,13 +25,19 @@ let s: Stack;
 let sshd: Sshd;
 /** A bus with polkitd and no bootc-storaged: a host where the daemon is not installed. */
 let emptyBus: SystemBus;
-/** The CLI's TMPDIR, where its private socket directories go (checked empty after each run). */
+/** The CLI's XDG_RUNTIME_DIR, where its private socket directories go (checked empty after each run). */
 let cliTmp: string;
 let ref: string;
 let refId: string;
 let slow: string;
 let slowTty: string;
 let slowCancel: string;
+let slowTtyCancel: string;
+
+/** The CLI's environment for ssh logging in with `key`: its private socket directories go to cliTmp. */
+function remoteEnv(key: string, opts: { knownHost?: boolean } = {}): NodeJS.ProcessEnv {
+  return { BOOTC_STORAGECTL_SSH: sshd.sshProgram(key, opts), XDG_RUNTIME_DIR: cliTmp, TMPDIR: cliTmp };
+}
 
 /** Runs the CLI with `-H target` and ssh logging in with `key`. */
 function startRemote(
@@ -43,17 +49,26 @@ function startRemote(
   return spawnCli(CLI_BUNDLE, ['-H', target, ...args], {
     // The local bus is not the one used: a CLI that ignored -H would fail to connect, not pass.
     busAddress: 'unix:path=/nonexistent/bus',
-    env: { BOOTC_STORAGECTL_SSH: sshd.sshProgram(key, opts), TMPDIR: cliTmp },
+    env: remoteEnv(key, opts),
   });
 }
 
-function remote(
+/** Whatever the run ended with: no ssh of the test's left running, no socket directory left behind. */
+async function expectNothingLeft(): Promise<void> {
+  await waitFor(() => sshLeft() === '', 'every ssh to end', 5_000, 50);
+  expect(readdirSync(cliTmp)).toEqual([]);
+}
+
+/** Runs the CLI to its end with `-H target`, then checks it left nothing behind. */
+async function remote(
   key: string,
   target: string,
   args: string[],
   opts: { knownHost?: boolean } = {},
 ): Promise<CliRun> {
-  return startRemote(key, target, args, opts).done;
+  const run = await startRemote(key, target, args, opts).done;
+  await expectNothingLeft();
+  return run;
 }
 
 /** A failure's stderr: exactly one line naming the host first. */
@@ -84,15 +99,30 @@ beforeAll(async () => {
     { name: 'empty', command: bridge(emptyBus) },
     // What a login's shell says on a host without systemd's bridge.
     { name: 'nobridge', command: 'PATH=/nonexistent; systemd-stdio-bridge' },
+    // A host whose system bus is down: the bridge cannot connect and says so on stderr.
+    {
+      name: 'nobus',
+      command: 'SYSTEMD_LOG_TARGET=console systemd-stdio-bridge -p unix:path=/nonexistent/bus',
+    },
     { name: 'stranger', command: undefined },
   ]);
   ref = `${s.registry.host}/remote/hello:v1`;
   refId = await s.builder.buildAndPush(ref, { bytes: 200 * 1024 });
-  const names = ['remote/slow:v1', 'remote/slow-tty:v1', 'remote/slow-cancel:v1'];
+  const names = [
+    'remote/slow:v1',
+    'remote/slow-tty:v1',
+    'remote/slow-cancel:v1',
+    'remote/slow-tty-cancel:v1',
+  ];
   await Promise.all(
     names.map((n) => s.builder.buildAndPush(`${s.registry.host}/${n}`, { bytes: SLOW_IMAGE_BYTES })),
   );
-  [slow, slowTty, slowCancel] = names.map((n) => `${s.proxy.host}/${n}`) as [string, string, string];
+  [slow, slowTty, slowCancel, slowTtyCancel] = names.map((n) => `${s.proxy.host}/${n}`) as [
+    string,
+    string,
+    string,
+    string,
+  ];
 });
 
 afterAll(async () => {
@@ -113,6 +143,11 @@ describe('bootc-storagectl -H over a real sshd', () => {
     expect(run.stderr).toBe('');
     const exists = await remote('daemon', target, ['exists', ref]);
     expect(exists.code, exists.stderr).toBe(0);
+    // What ssh was asked to run, as systemctl -H asks: no terminal, no X11, the host after "--", then the bridge.
+    // (No prompt is possible without a terminal, so BatchMode too.)
+    expect(sshd.sshArgvLog().trim().split('\n').at(-1)).toBe(
+      `[-xT][-o][BatchMode=yes][-p][${sshd.port}][-l][root][--][127.0.0.1][systemd-stdio-bridge]`,
+    );
   });
 
   it('pulls with its progress, as root of the remote host', async () => {
@@ -144,8 +179,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
           env: {
             ...process.env,
             DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
-            BOOTC_STORAGECTL_SSH: sshd.sshProgram('daemon'),
-            TMPDIR: cliTmp,
+            ...remoteEnv('daemon'),
           },
           maxBuffer: 16 * 1024 * 1024,
         },
@@ -168,11 +202,46 @@ describe('bootc-storagectl -H over a real sshd', () => {
       const run = await puller.done;
       expect(run.code, run.stderr).toBe(130);
       expect(run.stderr).toMatch(/pull of \S+ canceled \(job \d+\)/);
+      await expectNothingLeft();
       await waitFor(
         async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
         'the remote job to go',
       );
       const [present] = (await callStorage(s.client, 'Exists', 's', [slowCancel])) as [boolean];
+      expect(present).toBe(false);
+    } finally {
+      s.proxy.setRate(FAST_RATE);
+    }
+  });
+
+  it('Ctrl-C on the terminal cancels the remote job though ssh shares that terminal, and exits 130', async () => {
+    s.proxy.setRate(150 * 1024);
+    try {
+      // script(1) runs the CLI on a pseudo-terminal; ^C typed there reaches the whole foreground group, ssh too.
+      const cmd = `${process.execPath} ${CLI_BUNDLE} -H ${sshd.target('root')} pull ${slowTtyCancel}`;
+      const tty = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        env: {
+          ...process.env,
+          DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+          ...remoteEnv('daemon'),
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let screen = '';
+      tty.stdout.on('data', (d: Buffer) => {
+        screen += d.toString();
+      });
+      const code = new Promise<number | null>((resolve) => tty.once('close', resolve));
+      await waitFor(() => /\] \d+%/.test(screen), 'the bar to show', 30_000);
+      tty.stdin.write('\u0003');
+      expect(await code, screen).toBe(130);
+      expect(screen).toMatch(/pull of \S+ canceled \(job \d+\)/);
+      await expectNothingLeft();
+      await waitFor(
+        async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
+        'the remote job to go',
+      );
+      const [present] = (await callStorage(s.client, 'Exists', 's', [slowTtyCancel])) as [boolean];
       expect(present).toBe(false);
     } finally {
       s.proxy.setRate(FAST_RATE);
@@ -210,6 +279,12 @@ describe('bootc-storagectl -H over a real sshd', () => {
       ['daemon', 'root@127.0.0.1:1', {}, /cannot connect to the SSH server \(ssh: .*Connection refused/],
       ['daemon', 'root@no-such-host.invalid', {}, /unknown host name \(ssh: .*Could not resolve hostname/],
       ['nobridge', target, {}, /the host has no systemd-stdio-bridge .*not found/],
+      [
+        'nobus',
+        target,
+        {},
+        /systemd-stdio-bridge on the host cannot reach its system bus \(ssh: .*No such file/,
+      ],
     ];
     for (const [key, where, opts, pattern] of cases) {
       const run = await remote(key, where, ['list'], opts);
@@ -226,11 +301,21 @@ describe('bootc-storagectl -H over a real sshd', () => {
     expectOneErrorLine(run, target, /cannot list images: bootc-storaged is not running.*ServiceUnknown/);
   });
 
+  it('says so when the ssh program is not there (status 10)', async () => {
+    const run = await spawnCli(CLI_BUNDLE, ['-H', sshd.target('root'), 'list'], {
+      busAddress: 'unix:path=/nonexistent/bus',
+      env: { ...remoteEnv('daemon'), BOOTC_STORAGECTL_SSH: '/nonexistent/ssh' },
+    }).done;
+    expect(run.code).toBe(10);
+    expectOneErrorLine(run, sshd.target('root'), /cannot run \/nonexistent\/ssh: not found$/);
+    await expectNothingLeft();
+  });
+
   it('refuses a host that ssh would read as an option, without running ssh', async () => {
     for (const spec of ['-oProxyCommand=touch /tmp/x', 'root@-p22', 'a b', 'root@host:0', 'root@[::1']) {
       const run = await spawnCli(CLI_BUNDLE, ['-H', spec, 'list'], {
         busAddress: 'unix:path=/nonexistent/bus',
-        env: { BOOTC_STORAGECTL_SSH: '/nonexistent/ssh', TMPDIR: cliTmp },
+        env: { ...remoteEnv('daemon'), BOOTC_STORAGECTL_SSH: '/nonexistent/ssh' },
       }).done;
       expect(run.code, spec).toBe(2);
       expect(run.stderr).toMatch(/is not \[USER@\]HOST\[:PORT\]/);
@@ -258,8 +343,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
         ...process.env,
         PATH: `${bin}:${process.env.PATH}`,
         DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
-        BOOTC_STORAGECTL_SSH: sshd.sshProgram('daemon'),
-        TMPDIR: cliTmp,
+        ...remoteEnv('daemon'),
       },
     });
     expect(out.split('\n')).toContain(ref);

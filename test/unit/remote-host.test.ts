@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { parseRemoteHost, sshArguments } from '../../src/cli/remote-host.js';
-import { describeSshFailure } from '../../src/cli/ssh-tunnel.js';
+import { describeSshFailure } from '../../src/cli/ssh-failure.js';
 import type { SupervisedResult } from '../../src/process/supervise.js';
 
 describe('parseRemoteHost', () => {
@@ -19,6 +19,8 @@ describe('parseRemoteHost', () => {
     expect(parseRemoteHost('root@[::1]:22')).toMatchObject({ user: 'root', host: '::1', port: 22 });
     expect(parseRemoteHost('fe80::1')).toMatchObject({ host: 'fe80::1', port: undefined });
     expect(parseRemoteHost('[2001:db8::5]')).toMatchObject({ host: '2001:db8::5', port: undefined });
+    // A zone index stays part of the host argument after "--"; ssh does not expand it.
+    expect(parseRemoteHost('[fe80::1%eth0]:22')).toMatchObject({ host: 'fe80::1%eth0', port: 22 });
   });
 
   it('refuses what ssh could read as an option, and malformed parts, naming the part', () => {
@@ -37,9 +39,10 @@ describe('parseRemoteHost', () => {
       ['[web1]:22', /"web1" is not an IPv6 address/],
       ['a@b@c', /"b@c" is not a host name/],
       ['.hidden', /not a host name/],
+      [`root@${'a'.repeat(300)}`, /over 300 characters/],
     ];
     for (const [spec, why] of bad) {
-      expect(() => parseRemoteHost(spec), spec).toThrow(/is not \[USER@\]HOST\[:PORT\]/);
+      expect(() => parseRemoteHost(spec), spec).toThrow(/not \[USER@\]HOST\[:PORT\]/);
       expect(() => parseRemoteHost(spec), spec).toThrow(why);
     }
   });
@@ -112,12 +115,26 @@ describe('describeSshFailure', () => {
       ],
       [1, '', /^systemd-stdio-bridge on the host cannot reach its system bus \(ssh: exit status 1\)$/],
       [255, 'something new\n', /^ssh ended before the bus connection was made \(ssh: something new\)$/],
+      // The exit status decides whose words they are: these are the bridge's and its shell's, not ssh's.
+      [
+        1,
+        'Failed to start bus client: Connection refused\n',
+        /^systemd-stdio-bridge on the host cannot reach/,
+      ],
+      [126, 'sh: 1: systemd-stdio-bridge: Permission denied\n', /^the host has no systemd-stdio-bridge/],
+      [255, 'Connection closed by 10.0.0.1 port 22\r\n', /^the SSH server closed the connection/],
     ];
     for (const [code, stderr, message] of cases) {
       const err = ended(code, stderr);
       expect(err.message, stderr).toMatch(message);
       expect(err.exitCode).toBe(EXIT.REMOTE);
     }
+  });
+
+  it('says when ssh was killed, and keeps escape sequences out of the message', () => {
+    const err = ended(null, 'odd \u001b[31mred\u001b[0m\n', { signal: 'SIGTERM' });
+    expect(err.message).toBe('ssh ended before the bus connection was made (ssh: odd [31mred [0m)');
+    expect(ended(null, '', { signal: 'SIGKILL' }).message).toMatch(/\(ssh: killed by SIGKILL\)$/);
   });
 
   it('says when ssh cannot be run at all', () => {
