@@ -59,6 +59,17 @@ async function expectNothingLeft(): Promise<void> {
   expect(readdirSync(cliTmp)).toEqual([]);
 }
 
+/** After a Ctrl-C: nothing left here, and the remote job gone without its image. */
+async function expectCanceledThere(image: string): Promise<void> {
+  await expectNothingLeft();
+  await waitFor(
+    async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
+    'the remote job to go',
+  );
+  const [present] = (await callStorage(s.client, 'Exists', 's', [image])) as [boolean];
+  expect(present).toBe(false);
+}
+
 /** Runs the CLI to its end with `-H target`, then checks it left nothing behind. */
 async function remote(
   key: string,
@@ -202,13 +213,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
       const run = await puller.done;
       expect(run.code, run.stderr).toBe(130);
       expect(run.stderr).toMatch(/pull of \S+ canceled \(job \d+\)/);
-      await expectNothingLeft();
-      await waitFor(
-        async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
-        'the remote job to go',
-      );
-      const [present] = (await callStorage(s.client, 'Exists', 's', [slowCancel])) as [boolean];
-      expect(present).toBe(false);
+      await expectCanceledThere(slowCancel);
     } finally {
       s.proxy.setRate(FAST_RATE);
     }
@@ -236,13 +241,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
       tty.stdin.write('\u0003');
       expect(await code, screen).toBe(130);
       expect(screen).toMatch(/pull of \S+ canceled \(job \d+\)/);
-      await expectNothingLeft();
-      await waitFor(
-        async () => ((await callStorage(s.client, 'ListJobs')) as [unknown[]])[0].length === 0,
-        'the remote job to go',
-      );
-      const [present] = (await callStorage(s.client, 'Exists', 's', [slowTtyCancel])) as [boolean];
-      expect(present).toBe(false);
+      await expectCanceledThere(slowTtyCancel);
     } finally {
       s.proxy.setRate(FAST_RATE);
     }
