@@ -108,6 +108,11 @@ function readOnce(storePath: string): ImageEntry[] | RecordsMiss {
   }
   const entries: ImageEntry[] = [];
   for (const image of images) {
+    // Every finished commit records its manifest's digest. Without one the commit stopped halfway (a full disk
+    // failed its big data and then its own clean-up), and podman's list has its own view of such a record.
+    if (!image.digest && !image['big-data-digests']?.manifest) {
+      return { reason: `image ${image.id} has no manifest digest (a commit that did not finish)` };
+    }
     const size = imageSize(image, layers);
     if (size === undefined) return { reason: `a layer size of image ${image.id} is not recorded` };
     const created = image.created ? Date.parse(image.created) : 0;

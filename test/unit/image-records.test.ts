@@ -60,6 +60,12 @@ it('reads an image with its size (layers and big data), names, repo digests and 
 
 it('misses, with the reason, on every malformed record instead of throwing or guessing', () => {
   const cases: [unknown, unknown, RegExp][] = [
+    // A commit that stopped halfway (a full disk): no manifest digest, and podman lists it its own way.
+    [
+      [image({ digest: undefined, 'big-data-sizes': {}, 'big-data-digests': {} })],
+      [layer()],
+      /no manifest digest/,
+    ],
     [{ not: 'a list' }, [layer()], /not a list/],
     [[image({ id: 'short' })], [layer()], /no 64-hex id/],
     [['a string'], [layer()], /not an object/],
