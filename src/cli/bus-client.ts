@@ -6,7 +6,7 @@ import dbus from 'dbus-next';
 // The one module that touches dbus-next's internals; it imports nothing of the daemon (ARCHITECTURE.md).
 import { onConnectionEnd } from '../api/dbus/dbus-next-internals.js';
 import { BUS_NAME, JOB_IFACE, JOB_PATH_PREFIX, STORAGE_IFACE, STORAGE_PATH } from '../api/dbus/names.js';
-import { JOB_FIELDS, type JobFieldValues, propertyName } from '../jobs/job-fields.js';
+import { FIELD_OF_PROPERTY, type JobFieldValues, jobFieldValue } from '../jobs/job-fields.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 import type { RemoteHost } from './remote-host.js';
@@ -183,9 +183,6 @@ export type JobProperties = Pick<
 > &
   Partial<JobFieldValues>;
 
-/** Each job property's field, by its D-Bus name. */
-const FIELD_OF_PROPERTY = new Map(JOB_FIELDS.map((f) => [propertyName(f), f]));
-
 /** Applies a{sv} property values (GetAll or PropertiesChanged) onto a job record; unknown names are ignored. */
 export function applyJobProperties(
   into: Partial<JobProperties>,
@@ -196,10 +193,9 @@ export function applyJobProperties(
     const field = FIELD_OF_PROPERTY.get(property);
     if (!field) continue;
     const v = variant?.value;
-    // Result is a variant holding the blocking call's out argument; 64-bit counts arrive as bigint.
-    if (field.type.dbus === 'v') record[field.name] = (v as { value?: unknown } | undefined)?.value;
-    else if (field.type.dbus === 's') record[field.name] = String(v);
-    else record[field.name] = typeof v === 'bigint' ? Number(v) : (v as number);
+    // Result is a variant holding the blocking call's out argument: its content is the value.
+    const value = field.type.dbus === 'v' ? (v as { value?: unknown } | undefined)?.value : v;
+    record[field.name] = jobFieldValue(field, value);
   }
   return into;
 }

@@ -146,6 +146,21 @@ export function propertyName(f: { name: string }): string {
   return f.name.charAt(0).toUpperCase() + f.name.slice(1);
 }
 
+/** Each job field by its D-Bus property name: how a client (the CLI, the page) reads GetAll and PropertiesChanged. */
+export const FIELD_OF_PROPERTY: ReadonlyMap<string, (typeof JOB_FIELDS)[number]> = new Map(
+  JOB_FIELDS.map((f) => [propertyName(f), f]),
+);
+
+/**
+ * A property's value (already out of its variant) as a client's job record holds it: Result's content as is,
+ * text for strings, a number for counts (dbus-next gives 64-bit ones as bigint, cockpit.js as numbers).
+ */
+export function jobFieldValue(field: { type: JobFieldType }, value: unknown): unknown {
+  if (field.type.dbus === 'v') return value;
+  if (field.type.dbus === 's') return typeof value === 'string' ? value : String(value ?? '');
+  return typeof value === 'bigint' ? Number(value) : Number(value ?? 0);
+}
+
 /** The fields of a job's snapshot (all but those set at its end), in list order: the Job's own properties. */
 export const SNAPSHOT_FIELD_NAMES: readonly Exclude<JobFieldName, EndFieldName>[] = JOB_FIELDS.flatMap((f) =>
   'end' in f ? [] : [f.name],

@@ -1,8 +1,13 @@
 // The job objects of the daemon as the page keeps them: every field of the daemon's one list
 // (src/jobs/job-fields.ts, plain data bundled in), filled from GetManagedObjects and kept up to date from
 // InterfacesAdded, InterfacesRemoved and PropertiesChanged.
-import { JOB_FIELDS, type JobFieldValues, propertyName } from '../../../src/jobs/job-fields.js';
-import { JOB_IFACE, JOB_PATH_PREFIX, num, str, unwrap } from './records.js';
+import {
+  FIELD_OF_PROPERTY,
+  JOB_FIELDS,
+  type JobFieldValues,
+  jobFieldValue,
+} from '../../../src/jobs/job-fields.js';
+import { JOB_IFACE, JOB_PATH_PREFIX, unwrap } from './records.js';
 
 export const FINAL_STATES = ['done', 'failed', 'canceled'] as const;
 
@@ -12,8 +17,6 @@ export const FINAL_STATES = ['done', 'failed', 'canceled'] as const;
  * call returns, once done (unwrapped from its variant).
  */
 export type Job = { path: string } & JobFieldValues;
-/** Each job property's field, by its D-Bus name. */
-const FIELD_OF_PROPERTY = new Map(JOB_FIELDS.map((f) => [propertyName(f), f]));
 
 function emptyJob(path: string): Job {
   const tail = path.startsWith(JOB_PATH_PREFIX) ? Number(path.slice(JOB_PATH_PREFIX.length)) : 0;
@@ -29,8 +32,7 @@ export function applyJobProps(job: Job | undefined, path: string, props: Record<
   for (const [name, value] of Object.entries(props)) {
     const f = FIELD_OF_PROPERTY.get(name);
     if (!f) continue;
-    const v = unwrap(value);
-    fields[f.name] = f.type.dbus === 'v' ? v : f.type.dbus === 's' ? str(v) : num(v);
+    fields[f.name] = jobFieldValue(f, unwrap(value));
   }
   return next;
 }
