@@ -16,6 +16,7 @@ import {
   VarlinkServer,
 } from '../../src/api/varlink/protocol.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { idlInterface } from '../helpers/varlink-idl.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const tmp = makeTempDir('bsd-varlink-limits-');
@@ -51,7 +52,7 @@ async function startServer(opts: { limits?: Partial<AdmissionLimits>; idleTimeou
     version: '1',
     url: '',
     interfaces: [
-      {
+      idlInterface({
         description: IDL,
         methods: {
           Spin: (p: VarlinkParams) => {
@@ -68,7 +69,7 @@ async function startServer(opts: { limits?: Partial<AdmissionLimits>; idleTimeou
           },
         },
         requiresMore: ['Tick'],
-      },
+      }),
     ],
     overLimitError: new VarlinkError('org.example.limits.Busy', { message: 'too many' }),
     identify: (): VarlinkPeer => {

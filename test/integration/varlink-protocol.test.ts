@@ -13,7 +13,6 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WIRE_ERROR_NAMES } from '../../src/api/dbus/map-error.js';
 import { STORAGE_METHODS } from '../../src/api/dbus/members.js';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
-import { checkParameters, parseIdl, type VarlinkType } from '../../src/api/varlink/idl.js';
 import {
   parameterCheck,
   type VarlinkCall,
@@ -35,6 +34,7 @@ import {
 } from '../fixtures/varlink-certification.js';
 import { REPO } from '../helpers/system-bus.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { checkParameters, idlInterface, parseIdl, type VarlinkType } from '../helpers/varlink-idl.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
@@ -71,7 +71,7 @@ method Crash() -> ()
 method Typed(list: []int, opt: ?string, dict: [string]bool, kind: (a, b)) -> ()
 `;
 const notes: string[] = [];
-const testInterface = {
+const testInterface = idlInterface({
   description: TEST_IDL,
   methods: {
     Sleep: async (p: VarlinkParams) => {
@@ -94,7 +94,7 @@ const testInterface = {
     },
     Typed: () => ({}),
   },
-};
+});
 
 /** Checks of the same kinds, given as a table: nothing parsed, the description asked for only when wanted. */
 const TABLE_IDL = `# Methods given as a table.
@@ -138,7 +138,7 @@ const tableInterface: VarlinkTableInterface = {
       ),
       run: () => ({}),
     },
-    Count: { check: parameterCheck([{ name: 'count', type: 'int' }]), run: testInterface.methods.Count },
+    Count: { check: parameterCheck([{ name: 'count', type: 'int' }]), run: testInterface.methods.Count?.run },
   },
   requiresMore: ['Count'],
 };

@@ -1,9 +1,7 @@
-// What a Varlink interface plugged into the protocol server is: IDL text (parsed once, its input structs
-// checking calls: org.varlink.certification and the tests' interfaces), or a table (a name, its description
-// rendered on demand, each method with its own parameter check: org.bootc.Storage, org.varlink.service).
-// Both become one served form, so the server dispatches the same way whichever an interface came as.
+// What a Varlink interface plugged into the protocol server is: a table (a name, its description rendered on
+// demand, each method with its own parameter check: org.bootc.Storage, org.varlink.service). No IDL text is
+// parsed here: tests that write an interface as IDL turn it into such a table (test/helpers/varlink-idl.ts).
 
-import { checkParameters, parseIdl } from './idl.js';
 import type { ParameterCheck } from './params.js';
 import { INTERFACE_NAME, MEMBER_NAME, type VarlinkParams } from './wire.js';
 
@@ -44,36 +42,26 @@ export type VarlinkMethod = (
   call: VarlinkCall,
 ) => Promise<VarlinkParams | undefined> | VarlinkParams | undefined;
 
-/** An interface given as IDL text: parsed when the server is built, every call checked against it. */
-export interface VarlinkIdlInterface {
-  /** The interface definition (IDL text): its name, methods and parameter types; returned by GetInterfaceDescription. */
-  description: string;
-  /** Implemented methods by short name. Methods declared in the description but absent here answer MethodNotImplemented. */
-  methods: Readonly<Record<string, VarlinkMethod>>;
-  /** Methods that must be called with `more: true` (ExpectedMore otherwise). */
-  requiresMore?: readonly string[];
-}
-
-/** One method of a table interface: its parameter check (params.ts) and its handler. */
+/** One method of a table interface: its parameter check (params.ts) and its handler (none: MethodNotImplemented). */
 export interface VarlinkTableMethod {
   check: ParameterCheck;
-  run: VarlinkMethod;
+  run: VarlinkMethod | undefined;
 }
 
-/** An interface given as a table: nothing parsed; its description is asked for only by GetInterfaceDescription. */
+/** An interface, as a table: nothing parsed; its description is asked for only by GetInterfaceDescription. */
 export interface VarlinkTableInterface {
   /** The fully-qualified interface name. */
   name: string;
   /** Its interface definition text, as GetInterfaceDescription returns it; called on each such call. */
   describe: () => string;
-  /** Every method by short name (each one implemented). */
+  /** Every method by short name. */
   methods: Readonly<Record<string, VarlinkTableMethod>>;
   /** Methods that must be called with `more: true` (ExpectedMore otherwise). */
   requiresMore?: readonly string[];
 }
 
-/** An interface the server serves, in either form. */
-export type VarlinkInterface = VarlinkIdlInterface | VarlinkTableInterface;
+/** An interface the server serves. */
+export type VarlinkInterface = VarlinkTableInterface;
 
 /** @internal How the server holds an interface: declared methods, each with its check and, if implemented, handler. */
 export interface ServedInterface {
@@ -85,7 +73,7 @@ export interface ServedInterface {
 
 /** @internal Checks an interface's names and declarations (throws at start-up) and gives its served form. */
 export function serveInterface(iface: VarlinkInterface): ServedInterface {
-  const served = 'describe' in iface ? fromTable(iface) : fromIdl(iface);
+  const served = fromTable(iface);
   for (const m of served.requiresMore) {
     if (!served.methods.has(m)) throw new Error(`${served.name}.${m} requires "more" but is not declared`);
   }
@@ -101,22 +89,4 @@ function fromTable(iface: VarlinkTableInterface): ServedInterface {
     }),
   );
   return { name: iface.name, describe: iface.describe, methods, requiresMore: new Set(iface.requiresMore) };
-}
-
-function fromIdl(iface: VarlinkIdlInterface): ServedInterface {
-  const idl = parseIdl(iface.description);
-  for (const m of Object.keys(iface.methods)) {
-    if (!idl.methods.has(m)) throw new Error(`${idl.name}.${m} is implemented but not declared`);
-  }
-  const methods = new Map(
-    [...idl.methods].map(([m, decl]) => [
-      m,
-      {
-        check: (p: VarlinkParams) => checkParameters(idl, decl.in, p),
-        run: Object.hasOwn(iface.methods, m) ? iface.methods[m] : undefined,
-      },
-    ]),
-  );
-  const { description } = iface;
-  return { name: idl.name, describe: () => description, methods, requiresMore: new Set(iface.requiresMore) };
 }

@@ -61,7 +61,6 @@ import {
 
 export type {
   VarlinkCall,
-  VarlinkIdlInterface,
   VarlinkInterface,
   VarlinkMethod,
   VarlinkPeer,

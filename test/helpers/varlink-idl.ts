@@ -1,11 +1,12 @@
 // A parser for Varlink interface definitions (https://varlink.org/Interface-Definition) and a checker for call
-// parameters against a method's input struct. The server uses them for interfaces plugged in as IDL text
-// (interfaces.ts: the certification interface, the tests' own), so a wrong type, a missing field or an unknown
-// one is answered with org.varlink.service.InvalidParameter naming the parameter before any handler runs.
-// Interfaces served from a table (org.bootc.Storage, org.varlink.service) are never parsed (params.ts); the
-// tests read the generated varlink/org.bootc.Storage.varlink back with this parser.
+// parameters against a method's input struct, for the tests: they serve interfaces written as IDL text (the
+// certification interface, their own) through the server's table form (`idlInterface`), so a wrong type, a
+// missing field or an unknown one is answered with org.varlink.service.InvalidParameter before any handler
+// runs; and they read the generated varlink/org.bootc.Storage.varlink back. The daemon parses no IDL: its
+// interfaces are tables (params.ts), so none of this is in its bundle.
 
-import { INTERFACE_NAME, MEMBER_NAME } from './wire.js';
+import type { VarlinkMethod, VarlinkTableInterface } from '../../src/api/varlink/protocol.js';
+import { INTERFACE_NAME, MEMBER_NAME, type VarlinkParams } from '../../src/api/varlink/wire.js';
 
 export type VarlinkType =
   | { kind: 'bool' | 'int' | 'float' | 'string' | 'object' }
@@ -268,4 +269,31 @@ function fits(idl: VarlinkIdl, t: VarlinkType, v: unknown, depth: number): boole
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * An interface given as IDL text, as the server's table form: every declared method checked against its input
+ * struct; one declared but absent from `methods` answers MethodNotImplemented; one implemented but not
+ * declared is an error at once.
+ */
+export function idlInterface(iface: {
+  description: string;
+  methods: Readonly<Record<string, VarlinkMethod>>;
+  requiresMore?: readonly string[];
+}): VarlinkTableInterface {
+  const idl = parseIdl(iface.description);
+  for (const m of Object.keys(iface.methods)) {
+    if (!idl.methods.has(m)) throw new Error(`${idl.name}.${m} is implemented but not declared`);
+  }
+  const methods = Object.fromEntries(
+    [...idl.methods].map(([m, decl]) => [
+      m,
+      {
+        check: (p: VarlinkParams) => checkParameters(idl, decl.in, p),
+        run: Object.hasOwn(iface.methods, m) ? iface.methods[m] : undefined,
+      },
+    ]),
+  );
+  const { description } = iface;
+  return { name: idl.name, describe: () => description, methods, requiresMore: iface.requiresMore };
 }
