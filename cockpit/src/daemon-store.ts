@@ -21,6 +21,8 @@ export interface DaemonState {
   info: { version: string; storePath: string } | null;
   /** Every job object of the daemon, whoever started it, newest first. */
   jobs: Job[];
+  /** How many times org.bootc.Storage changed hands since the page started (a new daemon, new jobs). */
+  generation: number;
 }
 
 /** Whether the store was read, and why not: what a section shows in place of an empty list. */
@@ -35,6 +37,7 @@ const INITIAL: DaemonState = {
   preview: [],
   info: null,
   jobs: [],
+  generation: 0,
 };
 
 /** The daemon's state for the page, and the StorageClient its sections act through. */
@@ -114,7 +117,7 @@ export class DaemonStore {
     this.owner = owner;
     if (previous === undefined || previous === owner) return;
     this.storage.jobs.clear();
-    this.set({ jobs: [] });
+    this.set({ jobs: [], generation: this.state.generation + 1 });
     if (owner) {
       void this.storage.loadJobs().catch(() => undefined);
       void this.storage.keepInformed();

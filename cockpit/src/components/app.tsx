@@ -20,7 +20,11 @@ import { PageHeader } from './page-header.js';
 export function App({ store }: { store: DaemonStore }) {
   const { alerts, report, close } = useAlerts();
   const daemon = useDaemon(store, report);
-  const actions = useMemo<PageActions>(() => ({ storage: store.storage, report }), [store, report]);
+  const { jobs, generation } = daemon;
+  const actions = useMemo<PageActions>(
+    () => ({ storage: store.storage, report, jobs, generation }),
+    [store, report, jobs, generation],
+  );
   const { loaded, loadError } = daemon;
   const read = useMemo(() => ({ loaded, loadError }), [loaded, loadError]);
   return (

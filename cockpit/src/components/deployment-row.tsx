@@ -15,7 +15,8 @@ import { DeploymentName, Muted } from './text-bits.js';
 export function DeploymentRow(props: { deployment: Deployment; bound: BoundImage[]; syncing: boolean }) {
   const { deployment: d, bound, syncing } = props;
   const { storage } = usePageActions();
-  // Busy during the call, then while its sync job runs (the daemon joins a second identical request).
+  // Busy during the call, then while its sync job runs (the daemon joins a second identical request); `syncing`
+  // also covers a sync another client started.
   const pull = useAction(() => storage.startSyncBoundImages(d.deployment));
   const pending = d.role === 'pending';
   const offer = syncing || bound.some((b) => !b.present);
@@ -39,7 +40,7 @@ export function DeploymentRow(props: { deployment: Deployment; bound: BoundImage
             variant={pending ? 'primary' : 'secondary'}
             busy={syncing || pull.busy}
             data-action={pending ? 'prepare-update' : 'pull-missing'}
-            aria-label={`${pending ? _('Pull the bound images of the pending update') : _('Pull missing images of')} ${shortDeployment(d.deployment)}`}
+            aria-label={`${pending ? _('Prepare update') : _('Pull missing')} ${shortDeployment(d.deployment)}`}
             onClick={() => void pull.run()}
           >
             {pending ? _('Prepare update') : _('Pull missing')}

@@ -20,7 +20,7 @@ export function GcPreviewTable({ preview, images }: { preview: PreviewEntry[]; i
   return (
     <>
       <p className="bsp-summary" id="gc-summary">
-        {gcSummary(preview, images)}
+        {gcSummary(preview, images, _)}
       </p>
       <SectionTable label={_('Garbage collection preview')} columns={COLUMNS}>
         {previewOrder(preview).map((p) => (

@@ -1,5 +1,5 @@
 // One image of the store: its names, ID, size, age and who needs it, and Remove (StartRemove with its ID),
-// asked for first; the button stays busy until the store is read again after the removal.
+// asked for first; the button stays busy while the removal job runs.
 import { Td, Tr } from '@patternfly/react-table';
 import { _ } from '../gettext.js';
 import { useAction } from '../hooks/use-action.js';
@@ -16,7 +16,7 @@ export function ImageRow(props: { image: ImageInfo; uses: Usage[]; bound: boolea
   const { image, uses, bound, now } = props;
   const { storage } = usePageActions();
   const { ask, question, answer } = useConfirm();
-  const remove = useAction(() => storage.startRemove([image.id]), { until: image });
+  const remove = useAction(() => storage.startRemove([image.id]));
   const what = image.names[0] ?? shortId(image.id);
   const onRemove = async () => {
     const ok = await ask({

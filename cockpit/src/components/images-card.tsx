@@ -44,7 +44,7 @@ export const ImagesCard = memo(function ImagesCard(props: {
         why={_('The store holds no images.')}
       >
         <p className="bsp-muted bsp-summary" id="images-summary">
-          {imagesSummary(images)}
+          {imagesSummary(images, _)}
         </p>
         <SectionTable label={_('Images')} columns={COLUMNS}>
           {imageOrder(images).map((image) => (

@@ -14,7 +14,7 @@ const UNKNOWN = null as unknown as number;
 export function JobProgress({ job }: { job: Job }) {
   const percent = barPercent(job);
   const status = jobStatus(job);
-  const helper = jobHelper(job);
+  const helper = jobHelper(job, _);
   const unknown = percent === undefined;
   return (
     <Progress

@@ -31,6 +31,7 @@ export function JobRow({ job }: { job: Job }) {
             variant="secondary"
             busy={cancel.busy}
             data-action="cancel"
+            aria-label={`${_('Cancel')} ${jobTitle(job)} #${job.id}`}
             onClick={() => void cancel.run()}
           >
             {_('Cancel')}

@@ -2,7 +2,6 @@
 // narrow ones. The daemon checks the reference (an invalid one comes back as a toast with its error name).
 import {
   ActionGroup,
-  Button,
   Form,
   FormGroup,
   FormSelect,
@@ -11,6 +10,7 @@ import {
 } from '@patternfly/react-core';
 import { _ } from '../gettext.js';
 import { POLICIES, usePullForm } from '../hooks/use-pull-form.js';
+import { BusyButton } from './busy-button.js';
 
 /** The form that starts a pull. */
 export function PullForm() {
@@ -33,7 +33,6 @@ export function PullForm() {
           placeholder="quay.io/fedora/fedora-bootc:42"
           autoComplete="off"
           spellCheck={false}
-          aria-label={_('Image reference')}
         />
       </FormGroup>
       <FormGroup label={_('Policy')} fieldId="pull-policy" className="bsp-pull-policy">
@@ -42,7 +41,6 @@ export function PullForm() {
           name="policy"
           value={form.policy}
           onChange={(_event, value) => form.setPolicy(value)}
-          aria-label={_('Pull policy')}
         >
           {POLICIES.map(([value, text]) => (
             <FormSelectOption key={value} value={value} label={_(text)} />
@@ -50,15 +48,9 @@ export function PullForm() {
         </FormSelect>
       </FormGroup>
       <ActionGroup className="bsp-pull-action">
-        <Button
-          type="submit"
-          id="pull-submit"
-          isDisabled={!form.canPull}
-          isLoading={form.busy}
-          spinnerAriaValueText="Loading…"
-        >
+        <BusyButton type="submit" id="pull-submit" isDisabled={!form.canPull} busy={form.busy}>
           {_('Pull')}
-        </Button>
+        </BusyButton>
       </ActionGroup>
     </Form>
   );

@@ -4,12 +4,8 @@ import type { ReactNode } from 'react';
 import { shortDeployment } from '../model.js';
 
 /** Secondary text (none, loading, placeholders). */
-export function Muted({ children, id }: { children: ReactNode; id?: string }) {
-  return (
-    <span className="bsp-muted" id={id}>
-      {children}
-    </span>
-  );
+export function Muted({ children }: { children: ReactNode }) {
+  return <span className="bsp-muted">{children}</span>;
 }
 
 /** `<checksum>.<serial>` shortened, in monospace, the whole name as its title. */

@@ -1,6 +1,6 @@
 // A question before a destructive action, asked as a promise (`if (await ask(…))`) and shown by
 // components/confirm-dialog.tsx while it waits for an answer.
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 /** What the dialog asks: its title, its text (paragraphs) and the confirm button's words. */
 export interface Question {
@@ -31,5 +31,7 @@ export function useConfirm(): {
     pending.current = null;
     setQuestion(null);
   }, []);
+  // A row that goes while its dialog is open (another client removed the image) answers "no".
+  useEffect(() => () => pending.current?.(false), []);
   return { ask, question, answer };
 }

@@ -22,7 +22,7 @@ export function useGcPreview(latest: PreviewEntry[], ask: (q: Question) => Promi
     const known = shown ?? (await storage.preview().catch(() => null));
     const ok = await ask({
       title: _('Run garbage collection?'),
-      body: [gcQuestion(known)],
+      body: [gcQuestion(known, _)],
       confirm: _('Remove unreferenced images'),
     });
     if (ok) await collect.run();

@@ -108,9 +108,9 @@ export function barPercent(job: Job): number | undefined {
   return isFinal(job) && job.state !== 'done' ? Math.max(0, percent ?? 0) : percent;
 }
 
-/** The helper text under a job's bar: its detail, or why a queued job waits. */
-export const jobHelper = (job: Job) =>
-  jobDetail(job) || (job.state === 'queued' ? 'Waiting for other jobs' : '');
+/** The helper text under a job's bar: its detail, or why a queued job waits (`t`: the page's translation). */
+export const jobHelper = (job: Job, t: (message: string) => string = (m) => m) =>
+  jobDetail(job) || (job.state === 'queued' ? t('Waiting for other jobs') : '');
 
 /** The deployments running syncs pull for (`''`: all of them), as one comparable key (a sorted JSON array). */
 export function syncingKey(jobs: Job[]): string {
