@@ -22,6 +22,7 @@ import {
   PLATFORM,
   podmanVersion,
   trustRegistries,
+  UNIT,
 } from './lib/container.js';
 import {
   copierProcesses,
@@ -31,7 +32,6 @@ import {
   pushZstdChunked,
 } from './lib/podman-view.js';
 
-const UNIT = 'bootc-storaged.service';
 /** Fedora's /usr/share/containers/storage.conf, its settings as containers-common ships them (comments aside). */
 const FEDORA_STORAGE_CONF = `[storage]
 driver = "overlay"

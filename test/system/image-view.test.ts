@@ -17,10 +17,12 @@ import {
   bootContainer,
   type Container,
   call,
+  listImages,
   onPlatform,
   PLATFORM,
   podmanVersion,
   trustRegistries,
+  UNIT,
 } from './lib/container.js';
 import {
   daemonLines,
@@ -29,9 +31,6 @@ import {
   podmanListRaw,
   pushZstdChunked,
 } from './lib/podman-view.js';
-
-const UNIT = 'bootc-storaged.service';
-type ImageRow = [string, string[], string, number, number];
 
 if (PLATFORM.generation === 'bookworm') {
   describe(onPlatform("the image view against podman 5's list: not on podman 4.3"), () => {
@@ -58,7 +57,7 @@ if (PLATFORM.generation === 'bookworm') {
     const ids: Record<string, string> = {};
 
     const list = async () =>
-      ((await call(c, 'List')) as [ImageRow[]])[0]
+      (await listImages(c))
         .map(([id, names, digest, size, created]) => ({ id, names, digest, size, created }))
         .sort((a, b) => a.id.localeCompare(b.id));
     /** podman's list without the repo digests, which List does not carry. */

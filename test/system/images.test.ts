@@ -14,6 +14,7 @@ import {
   busctlCall,
   type Container,
   call,
+  listImages,
   onPlatform,
   PLATFORM,
   trustRegistries,
@@ -25,8 +26,7 @@ let registry: Registry;
 let builder: ImageBuilder;
 const tmp = makeTempDir('bsd-system-');
 
-type ImageRow = [string, string[], string, number, number];
-const list = async () => ((await call(c, 'List')) as [ImageRow[]])[0];
+const list = async () => listImages(c);
 const ids = async () => (await list()).map(([id]) => id).sort();
 
 beforeAll(async () => {

@@ -19,17 +19,16 @@ import {
   type Container,
   call,
   type Generation,
+  listImages,
   OTHER_GENERATION,
   onPlatform,
   PLATFORM,
   platformOf,
   podmanVersion,
   trustRegistries,
+  UNIT,
 } from './lib/container.js';
 import { daemonLines, podmanList } from './lib/podman-view.js';
-
-const UNIT = 'bootc-storaged.service';
-type Row = [string, string[], string, number, number];
 
 describe(onPlatform(`an OS update from ${platformOf(OTHER_GENERATION).label} and a rollback`), () => {
   let registry: Registry;
@@ -82,7 +81,7 @@ describe(onPlatform(`an OS update from ${platformOf(OTHER_GENERATION).label} and
 
   /** The daemon's List, as podman's rows: sorted by ID. */
   const list = async (c: Container) =>
-    ((await call(c, 'List')) as [Row[]])[0]
+    (await listImages(c))
       .map(([id, names, digest, size, created]) => ({ id, names: [...names].sort(), digest, size, created }))
       .sort((a, b) => a.id.localeCompare(b.id));
   /** The same store through this boot's own podman. */

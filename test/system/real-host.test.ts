@@ -16,11 +16,12 @@ import {
   busctlCall,
   type Container,
   call,
+  listImages,
   onPlatform,
   trustRegistries,
+  UNIT,
 } from './lib/container.js';
 
-const UNIT = 'bootc-storaged.service';
 let registry: Registry;
 let builder: ImageBuilder;
 const tmp = makeTempDir('bsd-system-host-');
@@ -86,8 +87,7 @@ async function expectReadOnlyOutside(c: Container, path: string) {
   expect(r.stderr).toMatch(/Read-only file system/);
 }
 
-type Row = [string, string[]];
-const names = async (c: Container) => ((await call(c, 'List')) as [Row[]])[0].flatMap(([, n]) => n).sort();
+const names = async (c: Container) => (await listImages(c)).flatMap(([, n]) => n).sort();
 
 async function pullAll(c: Container, refs: string[]) {
   for (const ref of refs) {

@@ -3,9 +3,16 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAEMON_NODE_OPTIONS } from '../helpers/daemon.js';
-import { bootContainer, busctlCall, type Container, call, onPlatform, PLATFORM } from './lib/container.js';
+import {
+  bootContainer,
+  busctlCall,
+  type Container,
+  call,
+  onPlatform,
+  PLATFORM,
+  UNIT,
+} from './lib/container.js';
 
-const UNIT = 'bootc-storaged.service';
 const VARLINK_SOCKET = '/run/bootc/org.bootc.Storage';
 /** A minimal Varlink client, run with the node inside the container: one call, prints the reply. */
 const VARLINK_CLIENT = `

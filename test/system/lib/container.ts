@@ -526,6 +526,12 @@ export function busctlCall(
   );
 }
 
+/** The unit every system test boots, calls and reads the journal of. */
+export const UNIT = 'bootc-storaged.service';
+
+/** One row of List as busctl's JSON gives it. */
+export type ListRow = [id: string, names: string[], digest: string, size: number, created: number];
+
 /** Like busctlCall, but throws on failure and returns the reply's `data` array. */
 export async function call(
   c: Container,
@@ -560,4 +566,9 @@ export async function loginSessions(c: Container): Promise<LoginSession[]> {
     sessions.push({ session, uid, user, class: shown.stdout.trim() });
   }
   return sessions;
+}
+
+/** List's rows, called in the container through busctl. */
+export async function listImages(c: Container): Promise<ListRow[]> {
+  return ((await call(c, 'List')) as [ListRow[]])[0];
 }
