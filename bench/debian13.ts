@@ -6,7 +6,7 @@
 
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { bootContainer, platformOf, REPO } from '../test/system/lib/container.js';
+import { bootContainer, platformOf, podmanVersion, REPO } from '../test/system/lib/container.js';
 import { main, note } from './lib.js';
 
 const INNER = (process.env.BENCH_DEBIAN13 ?? 'reads pull').split(/\s+/).filter(Boolean);
@@ -32,7 +32,7 @@ main(async () => {
     const version = async (argv: string[]) => (await c.run(argv)).trim().split('\n')[0];
     const facts = [
       ['OS', await version(['sh', '-c', '. /etc/os-release && echo "$PRETTY_NAME"'])],
-      ['podman', await version(['podman', 'version', '--format', '{{.Client.Version}}'])],
+      ['podman', await podmanVersion(c)],
       ['skopeo', await version(['skopeo', '--version'])],
       ['systemd', await version(['systemctl', '--version'])],
       ['node (runs the daemon and the benchmark)', await version(['node', '--version'])],

@@ -163,7 +163,7 @@ export interface LogEntry {
 }
 
 /** The daemon's log as entries; lines that are not JSON (a partial last line) are skipped. */
-export function parseLog(log: string): LogEntry[] {
+function parseLog(log: string): LogEntry[] {
   const entries: LogEntry[] = [];
   for (const line of log.split('\n')) {
     try {

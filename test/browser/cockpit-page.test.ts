@@ -29,7 +29,6 @@ import {
   deploy,
   fetchUpdate,
   imageQuadlet,
-  makeMutable,
   type OstreeDeployment,
   undeploy,
 } from '../helpers/ostree-sysroot.js';
@@ -103,7 +102,6 @@ afterAll(async () => {
   if (ws) writeReport('cockpit-ws.log', ws.output());
   await tb?.close();
   await ws?.stop();
-  if (s) makeMutable(s.sandbox.sysroot);
   await s?.stop();
 });
 

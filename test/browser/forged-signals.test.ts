@@ -24,7 +24,7 @@ import {
 } from '../helpers/cockpit.js';
 import { addMatch, callStorage } from '../helpers/daemon.js';
 import { buildSignalForger, type SignalForger, startSignalForger } from '../helpers/forger-process.js';
-import { createSysroot, makeMutable } from '../helpers/ostree-sysroot.js';
+import { createSysroot } from '../helpers/ostree-sysroot.js';
 import { v } from '../helpers/signal-forger.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -116,7 +116,6 @@ afterAll(async () => {
   forger?.stop();
   await tb?.close();
   await ws?.stop();
-  if (s) makeMutable(s.sandbox.sysroot);
   await s?.stop();
 });
 

@@ -52,6 +52,40 @@ export function spawnCli(
   return { proc, stdout: () => out, stderr: () => err, done, exited: () => finished };
 }
 
+/** A CLI run on a pseudo-terminal: the screen a user would see, and how it ended. */
+export interface CliTty {
+  proc: ChildProcess;
+  /** Everything drawn so far (script(1) copies the terminal's output). */
+  screen(): string;
+  done: Promise<{ code: number | null; screen: string }>;
+}
+
+/**
+ * Runs `node <CLI_BUNDLE> ...args` on a pseudo-terminal made by script(1), as someone at a terminal runs it:
+ * what is written to `proc.stdin` is typed there (^C reaches the terminal's foreground group). With `detached`
+ * script leads its own process group, so a test can end everything in it at once.
+ */
+export function spawnCliTty(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { detached?: boolean } = {},
+): CliTty {
+  const quoted = [process.execPath, CLI_BUNDLE, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`);
+  const proc = spawn('script', ['-qfec', quoted.join(' '), '/dev/null'], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  let screen = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    screen += d.toString();
+  });
+  const done = new Promise<{ code: number | null; screen: string }>((resolve) =>
+    proc.once('close', (code) => resolve({ code, screen })),
+  );
+  return { proc, screen: () => screen, done };
+}
+
 /** Runs the CLI bundle on the bus at `busAddress` to its end. */
 export function runCli(busAddress: string, args: string[]): Promise<CliRun> {
   return spawnCli(CLI_BUNDLE, args, { busAddress }).done;

@@ -22,7 +22,7 @@ export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1 --expose-gc';
  * The daemon as its installed launcher (scripts/daemon-launcher.sh.in) starts it: node exec'd by
  * `unshare --mount --propagation slave` (same PID), so it runs in a mount namespace of its own.
  */
-export function launchCommand(
+function launchCommand(
   hostPid: number | undefined,
   args: readonly string[],
   bundle = DAEMON_BUNDLE,
@@ -32,7 +32,7 @@ export function launchCommand(
 }
 
 /** The launcher's marker: the namespace the daemon was started in, where it must never remount anything. */
-export function launchEnv(hostPid?: number): Record<string, string> {
+function launchEnv(hostPid?: number): Record<string, string> {
   return { BOOTC_STORAGED_HOST_MNTNS: readlinkSync(`/proc/${hostPid ?? 'self'}/ns/mnt`) };
 }
 
@@ -133,6 +133,18 @@ export async function callStorage(
     }),
   );
   return reply?.body ?? [];
+}
+
+/** The store's image IDs as List answers on `bus`, sorted. */
+export async function listIds(bus: dbus.MessageBus): Promise<string[]> {
+  const [rows] = (await callStorage(bus, 'List')) as [[string, string[]][]];
+  return rows.map(([id]) => id).sort();
+}
+
+/** Every name of every image as List answers on `bus`, sorted. */
+export async function listNames(bus: dbus.MessageBus): Promise<string[]> {
+  const [rows] = (await callStorage(bus, 'List')) as [[string, string[]][]];
+  return rows.flatMap(([, names]) => names).sort();
 }
 
 /** The D-Bus error name a promise rejected with. */

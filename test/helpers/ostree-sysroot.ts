@@ -71,6 +71,11 @@ function ostree(args: string[], env?: NodeJS.ProcessEnv): string {
   }
 }
 
+/** Deploys a commit already in the repository by its ref (`ostree admin deploy`), as bootc applies a fetched update. */
+export function deployRef(sysroot: string, ref: string, stateroot = 'default'): void {
+  ostree(['admin', 'deploy', `--sysroot=${sysroot}`, `--os=${stateroot}`, ref]);
+}
+
 /** Makes `dir` an ostree sysroot with one stateroot (as `ostree admin init-fs` + `os-init`); returns `dir`. */
 export function createSysroot(dir: string, opts: { stateroot?: string; readonly?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });

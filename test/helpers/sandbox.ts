@@ -3,6 +3,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeMutable } from './ostree-sysroot.js';
 import { makeTempDir } from './tmp.js';
 
 export interface Sandbox {
@@ -11,6 +12,7 @@ export interface Sandbox {
   run: string;
   registriesConf: string;
   env: NodeJS.ProcessEnv;
+  /** Deletes it all, deployments too (ostree makes their directories immutable). */
   remove(): void;
 }
 
@@ -31,6 +33,9 @@ export function makeSandbox(insecureRegistries: string[]): Sandbox {
     run,
     registriesConf,
     env: { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf },
-    remove: tmp.remove,
+    remove: () => {
+      makeMutable(sysroot);
+      tmp.remove();
+    },
   };
 }

@@ -22,7 +22,7 @@ export function storeDir(stack: Stack): string {
   return join(stack.sandbox.sysroot, STORE_SUBPATH);
 }
 
-export function runrootDir(stack: Stack): string {
+function runrootDir(stack: Stack): string {
   return join(stack.sandbox.run, 'bootc/storage');
 }
 

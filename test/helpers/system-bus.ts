@@ -80,7 +80,7 @@ export async function startSystemBus(dir: string): Promise<SystemBus> {
 }
 
 /** Runs a command and returns stdout (also on failure). */
-export function capture(
+function capture(
   cmd: string,
   args: string[],
   opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
 import { runCli } from '../helpers/cli-process.js';
 import { addMatch, callStorage, errorName } from '../helpers/daemon.js';
-import { createSysroot, deploy, imageQuadlet, makeMutable } from '../helpers/ostree-sysroot.js';
+import { createSysroot, deploy, imageQuadlet } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -36,7 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vl?.close();
-  if (s) makeMutable(s.sandbox.sysroot);
   await s?.stop();
   dir.remove();
 });

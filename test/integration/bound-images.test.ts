@@ -18,7 +18,6 @@ import {
   createSysroot,
   deploy,
   imageQuadlet,
-  makeMutable,
   type OstreeDeployment,
   stage,
 } from '../helpers/ostree-sysroot.js';
@@ -67,7 +66,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   store?.close();
-  if (sb) makeMutable(sb.sysroot);
   sb?.remove();
   await registry?.stop();
   work?.remove();

@@ -1,17 +1,20 @@
 // bootc-storagectl (the esbuild bundle) against the real daemon on a private system bus with the real polkitd,
 // real podman and a registry (directly, and through a throttling proxy for pulls that last a few seconds).
 
-import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, type CliRun, copyCliBundle, spawnCli } from '../helpers/cli-process.js';
+import {
+  type CliProcess,
+  type CliRun,
+  copyCliBundle,
+  spawnCli,
+  spawnCliTty,
+} from '../helpers/cli-process.js';
 import { CLI_BUNDLE, callStorage } from '../helpers/daemon.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const execFileP = promisify(execFile);
 const NOBODY = 65534;
 /** ~2 MB of random data: one layer podman cannot compress. */
 const SLOW_IMAGE_BYTES = 2 * 1024 * 1024;
@@ -275,19 +278,11 @@ describe('jobs and cancel', () => {
     const watch = startCli(['jobs', '--watch']);
     const watchJson = startCli(['jobs', '--watch', '--json']);
     // And on a terminal, where the screen is redrawn.
-    const watchTty = spawn(
-      'script',
-      ['-qfec', `${process.execPath} ${CLI_BUNDLE} jobs --watch`, '/dev/null'],
-      {
-        env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-      },
+    const watchTty = spawnCliTty(
+      ['jobs', '--watch'],
+      { DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
+      { detached: true },
     );
-    let screen = '';
-    watchTty.stdout.on('data', (d: Buffer) => {
-      screen += d.toString();
-    });
     try {
       await waitFor(() => watch.stdout().includes('No jobs.'), 'jobs --watch to draw the empty list');
       const puller = startCli(['pull', slowCancel]);
@@ -339,6 +334,7 @@ describe('jobs and cancel', () => {
         () => watch.stdout().trimEnd().endsWith('No jobs.') && watch.stdout().split('No jobs.').length > 2,
         'jobs --watch to drop the job',
       );
+      const screen = watchTty.screen();
       const redraws = screen.split(`${ESC}[H${ESC}[2J`).filter((f) => f !== '');
       expect(redraws.length, screen).toBeGreaterThanOrEqual(3);
       expect(redraws[0]).toMatch(/^Jobs at .+ \(Ctrl-C to stop\)\r\n\r\nNo jobs\.\r\n$/);
@@ -352,7 +348,7 @@ describe('jobs and cancel', () => {
     } finally {
       watch.proc.kill('SIGKILL');
       watchJson.proc.kill('SIGKILL');
-      process.kill(-watchTty.pid!, 'SIGKILL');
+      process.kill(-watchTty.proc.pid!, 'SIGKILL');
       s.proxy.setRate(FAST_RATE);
     }
     expect(await listJobsOnBus()).toEqual([]);
@@ -364,15 +360,10 @@ describe('pull progress', () => {
     s.proxy.setRate(SLOW_RATE);
     try {
       const started = Date.now();
-      // script(1) gives the CLI_BUNDLE a pseudo-terminal; its output is the screen the user would see.
-      const { stdout } = await execFileP(
-        'script',
-        ['-qfec', `${process.execPath} ${CLI_BUNDLE} pull ${slowTty}`, '/dev/null'],
-        {
-          env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: s.bus.address },
-          maxBuffer: 16 * 1024 * 1024,
-        },
-      );
+      // On a pseudo-terminal: its output is the screen the user would see.
+      const { screen: stdout } = await spawnCliTty(['pull', slowTty], {
+        DBUS_SYSTEM_BUS_ADDRESS: s.bus.address,
+      }).done;
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThan(1500);
       // Redraws are carriage returns + clear-line: split into the frames the terminal showed.

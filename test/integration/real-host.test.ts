@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callStorage, errorName } from '../helpers/daemon.js';
+import { callStorage, errorName, listIds } from '../helpers/daemon.js';
 import { type HostNamespace, startHostNamespace } from '../helpers/host-namespace.js';
 import { createSysroot, deploy, imageQuadlet, makeMutable } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
@@ -49,8 +49,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-const ids = async () =>
-  ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].map(([id]) => id).sort();
+const ids = () => listIds(s.client);
 
 describe('a read-only /sysroot without ostree/bootc', () => {
   it('creates the store in the daemon’s namespace only; the host still sees /sysroot read-only', async () => {

@@ -3,12 +3,11 @@
 // login finds there (systemd-stdio-bridge to the test's system bus with the daemon, to a bus without it, no
 // bridge at all). The CLI runs ssh itself; polkit must see the remote login's user as the caller.
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, type CliRun, spawnCli } from '../helpers/cli-process.js';
+import { type CliProcess, type CliRun, spawnCli, spawnCliTty } from '../helpers/cli-process.js';
 import { CLI_BUNDLE, callStorage } from '../helpers/daemon.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { type Stack, startStack } from '../helpers/stack.js';
@@ -16,7 +15,6 @@ import { REPO, type SystemBus, startSystemBus } from '../helpers/system-bus.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { REMOTE_TEST_USER } from './global-setup.js';
 
-const execFileP = promisify(execFile);
 const SLOW_RATE = 600 * 1024;
 const FAST_RATE = 1024 * 1024 * 1024;
 const SLOW_IMAGE_BYTES = 2 * 1024 * 1024;
@@ -39,17 +37,23 @@ function remoteEnv(key: string, opts: { knownHost?: boolean } = {}): NodeJS.Proc
   return { BOOTC_STORAGECTL_SSH: sshd.sshProgram(key, opts), XDG_RUNTIME_DIR: cliTmp, TMPDIR: cliTmp };
 }
 
-/** Runs the CLI with `-H target` and ssh logging in with `key`. */
+/** No local bus: a CLI that ignored -H would fail to connect, not pass. */
+const NO_LOCAL_BUS = 'unix:path=/nonexistent/bus';
+
+/** The environment of a CLI on a pseudo-terminal, ssh logging in with the daemon's key. */
+const ttyEnv = () => ({ DBUS_SYSTEM_BUS_ADDRESS: NO_LOCAL_BUS, ...remoteEnv('daemon') });
+
+/** Runs the CLI with `-H target` and ssh logging in with `key` (or, with `ssh`, another ssh program). */
 function startRemote(
   key: string,
   target: string,
   args: string[],
-  opts: { knownHost?: boolean } = {},
+  opts: { knownHost?: boolean; ssh?: string } = {},
 ): CliProcess {
+  const env = remoteEnv(key, opts);
   return spawnCli(CLI_BUNDLE, ['-H', target, ...args], {
-    // The local bus is not the one used: a CLI that ignored -H would fail to connect, not pass.
-    busAddress: 'unix:path=/nonexistent/bus',
-    env: remoteEnv(key, opts),
+    busAddress: NO_LOCAL_BUS,
+    env: opts.ssh === undefined ? env : { ...env, BOOTC_STORAGECTL_SSH: opts.ssh },
   });
 }
 
@@ -182,23 +186,14 @@ describe('bootc-storagectl -H over a real sshd', () => {
   it('draws the live progress bar on a terminal, ssh sharing that terminal', async () => {
     s.proxy.setRate(SLOW_RATE);
     try {
-      // script(1) gives the CLI a pseudo-terminal: ssh then stays in its foreground group, free to prompt.
-      const { stdout } = await execFileP(
-        'script',
-        ['-qfec', `${process.execPath} ${CLI_BUNDLE} -H ${sshd.target('root')} pull ${slowTty}`, '/dev/null'],
-        {
-          env: {
-            ...process.env,
-            DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
-            ...remoteEnv('daemon'),
-          },
-          maxBuffer: 16 * 1024 * 1024,
-        },
-      );
+      // On a pseudo-terminal ssh stays in the CLI's foreground group, free to prompt.
+      const { screen: stdout } = await spawnCliTty(['-H', sshd.target('root'), 'pull', slowTty], ttyEnv())
+        .done;
       const bars = stdout.split(/\r\n|\r|\n/).filter((f) => /\[[=> ]+\] \d+%/.test(f));
       expect(bars.length, stdout).toBeGreaterThan(3);
       expect(bars.at(-1)).toMatch(/\[=+\] 100% +2\.\d MB\/2\.\d MB +layer 1\/1/);
       expect(stdout).toContain(`Fetched ${slowTty}`);
+      await expectNothingLeft();
     } finally {
       s.proxy.setRate(FAST_RATE);
     }
@@ -222,24 +217,12 @@ describe('bootc-storagectl -H over a real sshd', () => {
   it('Ctrl-C on the terminal cancels the remote job though ssh shares that terminal, and exits 130', async () => {
     s.proxy.setRate(150 * 1024);
     try {
-      // script(1) runs the CLI on a pseudo-terminal; ^C typed there reaches the whole foreground group, ssh too.
-      const cmd = `${process.execPath} ${CLI_BUNDLE} -H ${sshd.target('root')} pull ${slowTtyCancel}`;
-      const tty = spawn('script', ['-qfec', cmd, '/dev/null'], {
-        env: {
-          ...process.env,
-          DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
-          ...remoteEnv('daemon'),
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let screen = '';
-      tty.stdout.on('data', (d: Buffer) => {
-        screen += d.toString();
-      });
-      const code = new Promise<number | null>((resolve) => tty.once('close', resolve));
-      await waitFor(() => /\] \d+%/.test(screen), 'the bar to show', 30_000);
-      tty.stdin.write('\u0003');
-      expect(await code, screen).toBe(130);
+      // On a pseudo-terminal ^C typed there reaches the whole foreground group, ssh too.
+      const tty = spawnCliTty(['-H', sshd.target('root'), 'pull', slowTtyCancel], ttyEnv());
+      await waitFor(() => /\] \d+%/.test(tty.screen()), 'the bar to show', 30_000);
+      tty.proc.stdin?.write('\u0003');
+      const { code, screen } = await tty.done;
+      expect(code, screen).toBe(130);
       expect(screen).toMatch(/pull of \S+ canceled \(job \d+\)/);
       await expectCanceledThere(slowTtyCancel);
     } finally {
@@ -301,10 +284,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
   });
 
   it('says so when the ssh program is not there (status 10)', async () => {
-    const run = await spawnCli(CLI_BUNDLE, ['-H', sshd.target('root'), 'list'], {
-      busAddress: 'unix:path=/nonexistent/bus',
-      env: { ...remoteEnv('daemon'), BOOTC_STORAGECTL_SSH: '/nonexistent/ssh' },
-    }).done;
+    const run = await startRemote('daemon', sshd.target('root'), ['list'], { ssh: '/nonexistent/ssh' }).done;
     expect(run.code).toBe(10);
     expectOneErrorLine(run, sshd.target('root'), /cannot run \/nonexistent\/ssh: not found$/);
     await expectNothingLeft();
@@ -312,10 +292,7 @@ describe('bootc-storagectl -H over a real sshd', () => {
 
   it('refuses a host that ssh would read as an option, without running ssh', async () => {
     for (const spec of ['-oProxyCommand=touch /tmp/x', 'root@-p22', 'a b', 'root@host:0', 'root@[::1']) {
-      const run = await spawnCli(CLI_BUNDLE, ['-H', spec, 'list'], {
-        busAddress: 'unix:path=/nonexistent/bus',
-        env: { ...remoteEnv('daemon'), BOOTC_STORAGECTL_SSH: '/nonexistent/ssh' },
-      }).done;
+      const run = await startRemote('daemon', spec, ['list'], { ssh: '/nonexistent/ssh' }).done;
       expect(run.code, spec).toBe(2);
       expect(run.stderr).toMatch(/is not \[USER@\]HOST\[:PORT\]/);
     }
@@ -341,15 +318,10 @@ describe('bootc-storagectl -H over a real sshd', () => {
       env: {
         ...process.env,
         PATH: `${bin}:${process.env.PATH}`,
-        DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+        DBUS_SYSTEM_BUS_ADDRESS: NO_LOCAL_BUS,
         ...remoteEnv('daemon'),
       },
     });
     expect(out.split('\n')).toContain(ref);
-  });
-
-  it('leaves no ssh running and no socket behind', async () => {
-    await waitFor(() => sshLeft() === '', 'every ssh to end', 10_000);
-    expect(readdirSync(cliTmp)).toEqual([]);
   });
 });

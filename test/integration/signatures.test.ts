@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VarlinkCallError, VarlinkClient } from '../../src/api/varlink/client.js';
 import { EXIT } from '../../src/errors.js';
 import { runCli } from '../helpers/cli-process.js';
-import { callStorage, errorName } from '../helpers/daemon.js';
+import { callStorage, errorName, listNames } from '../helpers/daemon.js';
 import { type HostNamespace, startHostNamespace } from '../helpers/host-namespace.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -150,16 +150,15 @@ afterAll(async () => {
   dir.remove();
 });
 
-const names = async () =>
-  ((await callStorage(s.client, 'List')) as [[string, string[]][]])[0].flatMap(([, n]) => n).sort();
+const names = () => listNames(s.client);
 
 /** Runs the CLI against the test bus to its end. */
 const cli = (args: string[]) => runCli(s.bus.address, args);
 
 describe.each([
-  ['skopeo (the default copier here)', [] as string[]],
-  ['podman', ['--pull-with', 'podman']],
-])('signature policy, pulling with %s', (_label, args) => {
+  ['skopeo (the default copier here)', 'skopeo', [] as string[]],
+  ['podman', 'podman', ['--pull-with', 'podman']],
+])('signature policy, pulling with %s', (_label, copier, args) => {
   beforeAll(async () => {
     await s.restartDaemon(['--varlink-socket', SOCKET, ...args]);
     for (const r of Object.values(ref)) {
@@ -170,6 +169,8 @@ describe.each([
   it('pulls the image signed by the required key', async () => {
     expect(await callStorage(s.client, 'Pull', 'ss', [ref.signed, 'missing'])).toEqual([true]);
     expect(await names()).toContain(ref.signed);
+    // The copier this row is about is the one that pulled (the daemon logs it with each pull).
+    expect(s.daemon.output()).toMatch(new RegExp(`"copier":"[^"]*\\b${copier}"`));
   });
 
   it('refuses an unsigned image with SignatureRejected on D-Bus, naming the image and the reason; nothing stored', async () => {

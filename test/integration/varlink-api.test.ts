@@ -14,7 +14,7 @@ import type { VarlinkParams } from '../../src/api/varlink/protocol.js';
 import { JOB_FIELDS } from '../../src/core/job-fields.js';
 import { VERSION } from '../../src/version.js';
 import { DAEMON_BUNDLE } from '../helpers/daemon.js';
-import { createSysroot, deploy, makeMutable } from '../helpers/ostree-sysroot.js';
+import { createSysroot, deploy } from '../helpers/ostree-sysroot.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 import { REPO } from '../helpers/system-bus.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -44,7 +44,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) c.close();
-  if (s) makeMutable(s.sandbox.sysroot); // ostree makes deployment directories immutable
   await s?.stop();
   dir.remove();
 });

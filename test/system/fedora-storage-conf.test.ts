@@ -14,10 +14,12 @@ import { createImageBuilder, type ImageBuilder } from '../helpers/images.js';
 import { type Registry, startRegistry } from '../helpers/registry.js';
 import { type SlowProxy, startSlowProxy } from '../helpers/slow-proxy.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait-for.js';
 import {
   bootContainer,
   type Container,
   call,
+  enableDebugLog,
   onPlatform,
   PLATFORM,
   podmanVersion,
@@ -46,8 +48,6 @@ pull_options = {enable_partial_images = "true", use_hard_links = "false", ostree
 [storage.options.overlay]
 mountopt = "nodev,metacopy=on"
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 if (PLATFORM.generation === 'bookworm') {
   describe(onPlatform("Fedora's storage settings: podman pulls (partial pulls are Debian 13's)"), () => {
@@ -92,14 +92,18 @@ if (PLATFORM.generation === 'bookworm') {
     /** Follows a job's properties until it ends; returns the last reading and every reading on the way. */
     const follow = async (id: number, timeoutMs = 300_000) => {
       const seen: Record<string, unknown>[] = [];
-      const start = Date.now();
-      for (;;) {
-        const p = await jobProperties(c, id, 'State', 'BytesDone', 'BytesTotal', 'Progress', 'ErrorName');
-        seen.push(p);
-        if (p.State === 'done' || p.State === 'failed' || p.State === 'canceled') return { last: p, seen };
-        if (Date.now() - start > timeoutMs) throw new Error(`job ${id} still ${String(p.State)}`);
-        await sleep(200);
-      }
+      // waitFor returns only a truthy answer: an ended job's reading.
+      const last = (await waitFor(
+        async () => {
+          const p = await jobProperties(c, id, 'State', 'BytesDone', 'BytesTotal', 'Progress', 'ErrorName');
+          seen.push(p);
+          return ['done', 'failed', 'canceled'].includes(String(p.State)) ? p : undefined;
+        },
+        `job ${id} to end`,
+        timeoutMs,
+        200,
+      )) as Record<string, unknown>;
+      return { last, seen };
     };
     const startPull = async (ref: string) => {
       const [id] = (await call(c, 'StartPull', 'ss', [ref, 'always'])) as [number, string];
@@ -115,11 +119,7 @@ if (PLATFORM.generation === 'bookworm') {
       await trustRegistries(c, registry.host, proxy.host);
       // Written before the daemon's first start: it decides its copier when it opens the store.
       await c.writeFile('/usr/share/containers/storage.conf', FEDORA_STORAGE_CONF);
-      await c.writeFile(
-        `/etc/systemd/system/${UNIT}.d/50-test.conf`,
-        '[Service]\nEnvironment=BOOTC_STORAGED_LOG_LEVEL=debug\n',
-      );
-      await c.run(['systemctl', 'daemon-reload']);
+      await enableDebugLog(c);
     });
 
     afterAll(async () => {
@@ -194,18 +194,19 @@ if (PLATFORM.generation === 'bookworm') {
       proxy.setRate(128 * 1024);
       const ref = `${proxy.host}/fedora/big:1`;
       const job = await startPull(ref);
-      const start = Date.now();
-      for (;;) {
-        const p = await jobProperties(c, job, 'State');
-        if (p.State === 'running' && (await copierProcesses(c)).includes('podman')) break;
-        if (Date.now() - start > 120_000) throw new Error(`job ${job} never ran: ${JSON.stringify(p)}`);
-        await sleep(200);
-      }
+      await waitFor(
+        async () =>
+          (await jobProperties(c, job, 'State')).State === 'running' &&
+          (await copierProcesses(c)).includes('podman'),
+        `job ${job} to run podman`,
+        120_000,
+        200,
+      );
       // Into the transfer: a partial pull writes into the store's own staging (not the pull's TMPDIR), and the
       // job's progress counts it as it grows, long before the end.
       const readings: Record<string, unknown>[] = [];
       for (let i = 0; i < 6; i++) {
-        await sleep(1000);
+        await new Promise((r) => setTimeout(r, 1000)); // a reading a second
         const p = await jobProperties(c, job, 'State', 'BytesDone', 'BytesTotal', 'Progress');
         const staged = execFileSync('du', ['-sb', join(storeOnHost, 'overlay')], { encoding: 'utf8' }).split(
           '\t',
@@ -228,12 +229,8 @@ if (PLATFORM.generation === 'bookworm') {
       expect(last.Progress as number).toBeLessThan(1); // canceled mid-transfer, not at its end
 
       // No podman, skopeo or conmon left behind (the daemon stops the pull's whole process group).
-      let left = await copierProcesses(c);
-      for (let i = 0; i < 50 && left.length > 0; i++) {
-        await sleep(200);
-        left = await copierProcesses(c);
-      }
-      expect(left).toEqual([]);
+      await waitFor(async () => (await copierProcesses(c)).length === 0, 'no copier left', 10_000, 200);
+      expect(await copierProcesses(c)).toEqual([]);
       expect(await call(c, 'Exists', 's', [ref])).toEqual([false]);
 
       // The next pull of the same image, at full speed, works.

@@ -18,6 +18,7 @@ import {
   bootContainer,
   type Container,
   call,
+  enableDebugLog,
   type Generation,
   listImages,
   OTHER_GENERATION,
@@ -70,6 +71,8 @@ describe(onPlatform(`an OS update from ${platformOf(OTHER_GENERATION).label} and
     });
     booted.push(c);
     await trustRegistries(c, registry.host);
+    // Debug lines: a read that fell back to podman says so there, and the last check looks for one.
+    await enableDebugLog(c);
     return c;
   }
 

@@ -2,17 +2,17 @@
 // with the store, and podman 4.3 without netavark refuses every command once podman 5 wrote "netavark"
 // (test/system/os-update.test.ts boots both generations on one store).
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forgetNetworkBackend, NETWORK_BACKEND_FILE } from '../../src/storage/create-store.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
-let dir: string | undefined;
+let tmp: { path: string; remove: () => void } | undefined;
 afterEach(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
+  tmp?.remove();
+  tmp = undefined;
 });
 
 /** A logger that keeps its records. */
@@ -24,7 +24,8 @@ function recordingLogger() {
 
 describe('forgetNetworkBackend', () => {
   it('removes the cached choice and says which it was', () => {
-    dir = mkdtempSync(join(tmpdir(), 'bsd-netbackend-'));
+    tmp = makeTempDir('bsd-netbackend-');
+    const dir = tmp.path;
     writeFileSync(join(dir, NETWORK_BACKEND_FILE), 'netavark');
     writeFileSync(join(dir, 'storage.lock'), '');
     const { log, lines } = recordingLogger();
@@ -36,7 +37,8 @@ describe('forgetNetworkBackend', () => {
   });
 
   it('does nothing (and logs nothing) on a store without one', () => {
-    dir = mkdtempSync(join(tmpdir(), 'bsd-netbackend-'));
+    tmp = makeTempDir('bsd-netbackend-');
+    const dir = tmp.path;
     const { log, lines } = recordingLogger();
     forgetNetworkBackend(dir, log);
     expect(lines).toEqual([]);

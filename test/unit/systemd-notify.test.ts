@@ -1,30 +1,27 @@
 // sd_notify without a child process: the datagrams the daemon sends, received by a real AF_UNIX datagram socket
 // (python3, as systemd's manager would bind it) on a path and on an abstract name.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notifyAddress, notifySystemd } from '../../src/systemd-notify.js';
 import { startNotifyReceiver } from '../helpers/notify-receiver.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
-let dir: string | undefined;
+let tmp: { path: string; remove: () => void } | undefined;
 const saved = process.env.NOTIFY_SOCKET;
 afterEach(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
+  tmp?.remove();
+  tmp = undefined;
   if (saved === undefined) delete process.env.NOTIFY_SOCKET;
   else process.env.NOTIFY_SOCKET = saved;
 });
 
-/** Starts a receiver for `count` datagrams; resolves once it is bound. */
-const receive = (address: string, count: number) => startNotifyReceiver(address, count);
-
 describe('notifySystemd', () => {
   it('sends each notification as one datagram from the daemon’s own pid, to a path', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bsd-notify-'));
+    tmp = makeTempDir('bsd-notify-');
+    const dir = tmp.path;
     const path = join(dir, 'notify');
-    const r = await receive(path, 2);
+    const r = await startNotifyReceiver(path, 2);
     process.env.NOTIFY_SOCKET = path;
     await notifySystemd('READY=1', 'STATUS=serving /sysroot/ostree/bootc/storage');
     await notifySystemd('WATCHDOG=1');
@@ -37,7 +34,7 @@ describe('notifySystemd', () => {
 
   it('reaches an abstract socket ("@name"), and keeps a status on one line', async () => {
     const name = `@bsd-notify-test-${process.pid}-${Date.now()}`;
-    const r = await receive(name, 1);
+    const r = await startNotifyReceiver(name, 1);
     process.env.NOTIFY_SOCKET = name;
     await notifySystemd('STATUS=cannot open\nthe store');
     expect(await r.done).toEqual([{ data: 'STATUS=cannot open the store', pid: process.pid }]);
@@ -46,7 +43,8 @@ describe('notifySystemd', () => {
   it('does nothing without NOTIFY_SOCKET, and does not fail when nobody listens', async () => {
     delete process.env.NOTIFY_SOCKET;
     await expect(notifySystemd('READY=1')).resolves.toBeUndefined();
-    dir = mkdtempSync(join(tmpdir(), 'bsd-notify-'));
+    tmp = makeTempDir('bsd-notify-');
+    const dir = tmp.path;
     process.env.NOTIFY_SOCKET = join(dir, 'nobody-here');
     await expect(notifySystemd('READY=1')).resolves.toBeUndefined();
   });

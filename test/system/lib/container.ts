@@ -572,3 +572,15 @@ export async function loginSessions(c: Container): Promise<LoginSession[]> {
 export async function listImages(c: Container): Promise<ListRow[]> {
   return ((await call(c, 'List')) as [ListRow[]])[0];
 }
+
+/**
+ * The daemon logs at debug level from its next start (an administrator's drop-in, then daemon-reload): what a
+ * test that reads the journal for debug lines (a fallback taken, podman's argv) needs.
+ */
+export async function enableDebugLog(c: Container): Promise<void> {
+  await c.writeFile(
+    `/etc/systemd/system/${UNIT}.d/50-test.conf`,
+    '[Service]\nEnvironment=BOOTC_STORAGED_LOG_LEVEL=debug\n',
+  );
+  await c.run(['systemctl', 'daemon-reload']);
+}
