@@ -2,8 +2,8 @@
 // ask for it on the terminal. Only when interaction is allowed, stdin and stderr are terminals, the caller
 // is not root (polkit always authorizes root) and pkttyagent is installed.
 
+import { findExecutable } from '../process/find-executable.js';
 import { startSupervised } from '../process/supervise.js';
-import { findProgram } from './find-program.js';
 
 const AGENT_READY_TIMEOUT_MS = 5_000;
 
@@ -11,7 +11,7 @@ const AGENT_READY_TIMEOUT_MS = 5_000;
 export async function startPolkitAgent(): Promise<() => void> {
   const none = () => undefined;
   if (!process.stdin.isTTY || !process.stderr.isTTY || process.getuid?.() === 0) return none;
-  const agent = findProgram('pkttyagent');
+  const agent = findExecutable('pkttyagent');
   if (!agent) return none;
   // It prompts on our terminal, so it stays in our session and process group (`terminal`).
   const child = startSupervised(agent, ['--notify-fd', '3', '--fallback', '--process', String(process.pid)], {

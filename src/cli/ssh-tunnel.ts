@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findExecutable } from '../process/find-executable.js';
 import { type SupervisedProcess, startSupervised } from '../process/supervise.js';
 import { CliError, toOneLine } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
-import { findProgram } from './find-program.js';
 import { type RemoteHost, sshArguments } from './remote-host.js';
 import { describeSshFailure, lastStderrLine } from './ssh-failure.js';
 
@@ -77,7 +77,7 @@ function acceptOne(server: Server): Promise<Socket> {
  */
 export async function openSshTunnel(target: RemoteHost, opts: { interactive: boolean }): Promise<SshTunnel> {
   const program = process.env[SSH_PROGRAM_ENV] || 'ssh';
-  const path = findProgram(program);
+  const path = findExecutable(program);
   if (path === undefined) throw new CliError(`cannot run ${program}: not found`, EXIT.REMOTE);
   // ssh may ask for a password or passphrase on our terminal: then it must stay in our foreground group.
   const mayPrompt = opts.interactive && process.stdin.isTTY === true;

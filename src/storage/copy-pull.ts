@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createError, type StorageError } from '../errors.js';
-import { findExecutable } from './find-executable.js';
+import { findExecutable } from '../process/find-executable.js';
 import type { ImageReference } from './reference.js';
 import { AUTH_FD, RUNROOT_FD, STORAGE_ALIAS_DIR } from './run-in-store.js';
 

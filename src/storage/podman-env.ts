@@ -3,7 +3,7 @@
 // store, a remote service, or the daemon's own systemd channels).
 
 import { createError } from '../errors.js';
-import { findExecutable } from './find-executable.js';
+import { findExecutable } from '../process/find-executable.js';
 import type { Toolchain } from './run-in-store.js';
 
 /** Environment variables that would let podman read credentials other than the ones we hand it. */

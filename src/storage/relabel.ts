@@ -6,8 +6,8 @@
 import { closeSync, constants, existsSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createError } from '../errors.js';
+import { findExecutable } from '../process/find-executable.js';
 import { runSupervised } from '../process/supervise.js';
-import { findExecutable } from './find-executable.js';
 
 /** Stamp file recording that the store was labelled (upstream name, kept for compatibility). */
 export const LABELED_STAMP = '.bootc_labeled';

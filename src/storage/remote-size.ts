@@ -2,7 +2,7 @@
 // manifest list, of this machine's platform entry), summed from the untrusted manifest (manifest.ts). A
 // failure is an answer too: the reason is kept so the caller can log why it goes on without a size.
 
-import { findExecutable } from './find-executable.js';
+import { findExecutable } from '../process/find-executable.js';
 import { parseManifest, pickPlatform, type RemoteSize, sumManifest } from './manifest.js';
 import type { ImageReference } from './reference.js';
 import { lastLine, type RunInStoreResult } from './run-in-store.js';

@@ -9,8 +9,8 @@ import { join, relative } from 'node:path';
 import { createError } from '../errors.js';
 // The ostree deployment logic lives with garbage collection, which needs it first (roots per deployment).
 import { findBootedDeployment } from '../ostree/booted-deployment.js';
+import { findExecutable } from '../process/find-executable.js';
 import { runSupervised } from '../process/supervise.js';
-import { findExecutable } from './find-executable.js';
 import { readSmallText } from './read-small-file.js';
 import { LABEL_AS_PATH, type Relabeler, relabelWithRestorecon } from './relabel.js';
 import { resolveInRoot } from './resolve-inside.js';

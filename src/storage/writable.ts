@@ -5,8 +5,8 @@
 
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { createError } from '../errors.js';
+import { findExecutable } from '../process/find-executable.js';
 import { runSupervised } from '../process/supervise.js';
-import { findExecutable } from './find-executable.js';
 import { currentMountNamespace, findMount, readMounts } from './mount-info.js';
 
 /** Set by the launcher to the namespace it was started in, before it execs the daemon under `unshare --mount`. */
