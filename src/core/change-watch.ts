@@ -17,8 +17,6 @@ import type { ChangeKind } from './caller.js';
 import { listDeployments } from './deployments.js';
 import type { StorageService } from './storage-service.js';
 
-export type { ChangeKind };
-
 /** Events within this long of each other are one change. */
 const CHANGE_COALESCE_MS = 150;
 
@@ -36,6 +34,8 @@ const KINDS: readonly ChangeKind[] = ['store', 'deployments'];
 class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
   private readonly watchers = new Map<string, { watcher: FSWatcher; kinds: Set<ChangeKind> }>();
   private readonly last = new Map<ChangeKind, string>();
+  /** Each kind's directories as last listed: a burst of one kind lists only that kind's again. */
+  private readonly dirsOf = new Map<ChangeKind, string[]>();
   private readonly dirty = new Set<ChangeKind>();
   private timer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
@@ -65,12 +65,16 @@ class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
     this.watchers.clear();
   }
 
-  /** The directories to watch now, each with the kinds it tells about; new ones watched, gone ones dropped. */
-  private rearm(): void {
+  /**
+   * The directories to watch now, each with the kinds it tells about (`kinds` listed again, the others as they
+   * were); new ones watched, gone ones dropped.
+   */
+  private rearm(kinds: readonly ChangeKind[] = KINDS): void {
     if (this.stopped) return;
+    for (const kind of kinds) this.dirsOf.set(kind, this.sources.dirs(kind));
     const wanted = new Map<string, Set<ChangeKind>>();
-    for (const kind of KINDS)
-      for (const dir of this.sources.dirs(kind)) wanted.set(dir, (wanted.get(dir) ?? new Set()).add(kind));
+    for (const [kind, dirs] of this.dirsOf)
+      for (const dir of dirs) wanted.set(dir, (wanted.get(dir) ?? new Set()).add(kind));
     for (const [dir, w] of this.watchers) {
       if (!wanted.has(dir)) {
         w.watcher.close();
@@ -120,7 +124,7 @@ class ChangeWatch extends EventEmitter<{ change: [ChangeKind] }> {
       }
     } finally {
       this.timer = undefined;
-      this.rearm(); // a new stateroot, a store created meanwhile
+      this.rearm(kinds); // a new stateroot, a store created meanwhile
       if (this.dirty.size > 0) this.poke(undefined);
     }
   }
@@ -169,10 +173,10 @@ function serviceSources(service: StorageService): ChangeSources {
 const feeds = new WeakMap<StorageService, ChangeWatch>();
 
 /** The one change feed of a service (made on first use; the daemon starts it). */
-export function changesOf(service: StorageService, log?: Logger): ChangeWatch {
+export function changesOf(service: StorageService): ChangeWatch {
   let feed = feeds.get(service);
   if (!feed) {
-    feed = new ChangeWatch(serviceSources(service), log);
+    feed = new ChangeWatch(serviceSources(service), service.log);
     feed.setMaxListeners(0); // one per Varlink watcher, each capped by the connection limits
     feeds.set(service, feed);
   }

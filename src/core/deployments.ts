@@ -65,7 +65,8 @@ export function startSync(
   requester?: string,
 ): Job<string[]> {
   const sysroot = service.handle.sysroot;
-  const names = () => listDeploymentsWithRoles(sysroot).map((d) => d.deployment);
+  // Through the read caches, as the reads go: a sync asked for right after a listing walks nothing again.
+  const names = () => listDeployments(service).map((d) => d.deployment);
   if (deployment !== '' && !names().includes(deployment)) {
     throw createError('NotFound', `no deployment ${JSON.stringify(deployment)} in ${sysroot}`, {
       input: deployment,
@@ -84,7 +85,7 @@ export function startSync(
         {
           deployment,
           listDeployments: names,
-          listBound: () => listBoundImages(sysroot, () => false),
+          listBound: () => sysrootReads(service).bound.read(() => listBoundImages(sysroot, () => false)),
           isPresent: async (image) => {
             if (!present) {
               await service.openStore();

@@ -232,6 +232,9 @@ export class PullRun {
     assertSpaceFor(image, verdict);
   }
 
+  private measuring = false;
+  private measureAgain = false;
+
   /** Every poll: measure, and cancel podman when nothing moved for the stall limit (and say so). */
   private tick(): void {
     const a = this.current;
@@ -249,6 +252,25 @@ export class PullRun {
    * in the pull's TMPDIR, plus what a partial pull wrote into the store's staging since the attempt began.
    */
   private async update(): Promise<void> {
+    // One measurement at a time (a partial pull's staging can hold thousands of files): a call while one runs
+    // asks for one more after it, so what it was called for (a layer started, the size known) is reported.
+    if (this.measuring) {
+      this.measureAgain = true;
+      return;
+    }
+    this.measuring = true;
+    try {
+      await this.measure();
+    } finally {
+      this.measuring = false;
+    }
+    if (this.measureAgain) {
+      this.measureAgain = false;
+      await this.update();
+    }
+  }
+
+  private async measure(): Promise<void> {
     const a = this.current;
     if (!a) return;
     const [blobs, staging] = await Promise.all([

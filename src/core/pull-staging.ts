@@ -9,21 +9,17 @@ import { join } from 'node:path';
 
 export class PullStaging {
   #wipe: Promise<void> | undefined;
-  #clean = false;
 
   constructor(private readonly base: string) {}
 
-  /** Whether an earlier run's leftovers are gone. */
-  get clean(): boolean {
-    return this.#clean;
-  }
-
-  /** Removes the leftovers, once: callers while it runs share it; after a failure the next call tries again. */
+  /**
+   * Removes the leftovers, once: callers while it runs share it, later ones get its settled promise; after a
+   * failure the next call tries again.
+   */
   wipe(): Promise<void> {
     this.#wipe ??= (async () => {
       await rm(this.base, { recursive: true, force: true });
       mkdirSync(this.base, { recursive: true, mode: 0o700 });
-      this.#clean = true;
     })().catch((err: unknown) => {
       this.#wipe = undefined;
       throw err;

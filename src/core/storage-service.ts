@@ -37,7 +37,8 @@ export class StorageService {
   readonly view: ImageView;
   /** The store, or why it cannot be opened now (every call then answers with that reason). */
   readonly handle: StoreHandle;
-  private readonly log: Logger;
+  /** The daemon's logger (silent in tests that give none): the change feed logs through it too. */
+  readonly log: Logger;
   private readonly staging: PullStaging;
   private readonly stallTimeoutMs: number;
   private readonly progressTotals: boolean;
@@ -91,7 +92,7 @@ export class StorageService {
   /** The open store, (re)trying to create or open it first: what every write job starts with. */
   async openStore(): Promise<Store> {
     const store = await this.handle.get();
-    if (this.ownsState && !this.staging.clean) await this.staging.wipe();
+    if (this.ownsState) await this.staging.wipe();
     return store;
   }
 

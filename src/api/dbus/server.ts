@@ -98,7 +98,7 @@ export class DBusServer {
     this.bus.addMethodHandler((msg: dbus.Message) => this.route(msg));
     this.jobs.start();
     this.watchGrants();
-    changesOf(this.service, this.log).on('change', (kind) => this.jobs.signalChange(kind));
+    changesOf(this.service).on('change', (kind) => this.jobs.signalChange(kind));
   }
 
   /** Ends read grants when their caller leaves the bus or polkit's answers may have changed. */
