@@ -1,7 +1,7 @@
 // The job fields (jobs/job-fields.ts is the one list) as the contract's types see them, and the subsets the
 // transports use: every transport publishes exactly these fields.
 
-import { JOB_FIELDS as FIELDS, type JobFieldDef, propertyName } from '../jobs/job-fields.js';
+import { END_FIELD_NAMES, JOB_FIELDS as FIELDS, type JobFieldDef, propertyName } from '../jobs/job-fields.js';
 import type { Field } from './contract.js';
 import type { JobView } from './job-view.js';
 
@@ -12,10 +12,7 @@ export interface JobField extends Field, Pick<JobFieldDef, 'progress' | 'streame
 
 export const JOB_FIELDS: readonly JobField[] = FIELDS;
 
-export { propertyName };
+export { END_FIELD_NAMES, propertyName };
 
 /** The job fields a streaming call (Varlink Pull with "more") sends in each progress reply, after `job`. */
 export const STREAMED_FIELDS: readonly JobField[] = JOB_FIELDS.filter((f) => f.streamed);
-
-/** The fields set only when a job ends (its result and error), in list order. */
-export const END_FIELD_NAMES: readonly string[] = JOB_FIELDS.filter((f) => f.end).map((f) => f.name);

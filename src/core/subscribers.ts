@@ -29,9 +29,9 @@ class Subscribers {
     this.byWho.set(who, uid);
   }
 
-  /** Ends a subscription (Unsubscribe, or its caller left). Whether there was one. */
-  remove(who: string): boolean {
-    return this.byWho.delete(who);
+  /** Ends a subscription (Unsubscribe, or its caller left), if there is one. */
+  remove(who: string): void {
+    this.byWho.delete(who);
   }
 
   get size(): number {

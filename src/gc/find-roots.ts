@@ -11,7 +11,7 @@ import { type Resolved, resolveInRoot } from '../storage/resolve-inside.js';
 import { findPendingRoots } from './commit-bound-images.js';
 import { BOUND_IMAGES_DIR, type GcRoot, parseQuadletImage, rootsError } from './quadlet.js';
 
-export { BOUND_IMAGES_DIR, type GcRoot, parseQuadletImage } from './quadlet.js';
+export type { GcRoot } from './quadlet.js';
 export { listDeployments, readHostImage };
 
 /** All roots of all deployments; throws InvalidBoundImage naming the first bad file, NoRoots with no deployments. */

@@ -166,6 +166,11 @@ export const SNAPSHOT_FIELD_NAMES: readonly Exclude<JobFieldName, EndFieldName>[
   'end' in f ? [] : [f.name],
 );
 
+/** The fields set only when a job ends (its result and error), in list order. */
+export const END_FIELD_NAMES: readonly EndFieldName[] = JOB_FIELDS.flatMap((f) =>
+  'end' in f ? [f.name] : [],
+);
+
 /** The progress fields, in list order. */
 export const PROGRESS_FIELD_NAMES: readonly ProgressFieldName[] = JOB_FIELDS.flatMap((f) =>
   'progress' in f ? [f.name] : [],

@@ -11,7 +11,7 @@ import { parseReference } from '../storage/reference.js';
 import { readdirOrEmpty, registryReferenceOf } from './deployments.js';
 
 /** The refs bootc's fetched images live under (ostree-ext's IMAGE_PREFIX). */
-export const IMAGE_REF_PREFIX = 'ostree/container/image';
+const IMAGE_REF_PREFIX = 'ostree/container/image';
 const CHECKSUM = /^[0-9a-f]{64}$/;
 
 /** One fetched, undeployed image. */

@@ -73,14 +73,6 @@ export interface ServedInterface {
 
 /** @internal Checks an interface's names and declarations (throws at start-up) and gives its served form. */
 export function serveInterface(iface: VarlinkInterface): ServedInterface {
-  const served = fromTable(iface);
-  for (const m of served.requiresMore) {
-    if (!served.methods.has(m)) throw new Error(`${served.name}.${m} requires "more" but is not declared`);
-  }
-  return served;
-}
-
-function fromTable(iface: VarlinkTableInterface): ServedInterface {
   if (!INTERFACE_NAME.test(iface.name)) throw new Error(`varlink: bad interface name ${iface.name}`);
   const methods = new Map(
     Object.entries(iface.methods).map(([m, { check, run }]) => {
@@ -88,5 +80,8 @@ function fromTable(iface: VarlinkTableInterface): ServedInterface {
       return [m, { check, run }];
     }),
   );
+  for (const m of iface.requiresMore ?? []) {
+    if (!methods.has(m)) throw new Error(`${iface.name}.${m} requires "more" but is not declared`);
+  }
   return { name: iface.name, describe: iface.describe, methods, requiresMore: new Set(iface.requiresMore) };
 }

@@ -7,7 +7,6 @@ import { defineOperation } from '../contract.js';
 import { listBound, listDeployments, previewCollection, startSync } from '../deployments.js';
 import { T } from '../wire-types.js';
 
-/** A deployment's name as ListDeployments gives it (`<checksum>.<serial>`), or '' for every deployment. */
 /** A deployment ("<checksum>.<serial>"), a pending update (its commit's "<checksum>"), or "" for all. */
 const DEPLOYMENT_NAME = /^(?:[0-9a-f]{64}(?:\.[0-9]{1,9})?)?$/;
 

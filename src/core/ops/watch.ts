@@ -69,7 +69,7 @@ export const UNSUBSCRIBE = defineOperation({
   input: z.tuple([]),
   access: { action: ACTION_READ },
   errors: [],
-  run: async (service, _input, caller) => ({ value: void subscribersOf(service).remove(caller.who) }),
+  run: async (service, _input, caller) => ({ value: subscribersOf(service).remove(caller.who) }),
   toDBus: () => [],
   toVarlink: () => ({}),
 });
